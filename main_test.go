@@ -1,0 +1,21 @@
+package main
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestVersion(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run([]string{"version"}, &out, &errOut)
+	assert.Equal(t, 0, code)
+	assert.Regexp(t, `^hubbot \S+\n$`, out.String())
+}
+
+func TestUnknownCommand(t *testing.T) {
+	var out, errOut bytes.Buffer
+	assert.Equal(t, 2, run([]string{"frobnicate"}, &out, &errOut))
+	assert.Contains(t, errOut.String(), `unknown command "frobnicate"`)
+}
