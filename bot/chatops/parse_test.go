@@ -191,14 +191,14 @@ func TestParseCorpus(t *testing.T) {
 func TestParseOwnOutput(t *testing.T) {
 	r := newTestRegistry(t)
 	texts := map[string]string{
-		"help":             r.Help(),
-		"help on rerun":    r.HelpFor("rerun"),
-		"denial":           denial(code("convert"), []Rule{{Kind: RepoOwner}, {Kind: OrgRule, Name: "x"}}),
-		"near-miss reply":  r.Parse("/hubbot chek").Reply,
-		"too many reply":   r.Parse("/hubbot check\n/hubbot convert\n/hubbot cancel\n/hubbot rerun").Reply,
-		"usage reply":      r.Parse("/hubbot run").Reply,
-		"bullet + ticks":   r.Parse("- `/hubbot chek`").Reply,
-		"mention reply":    r.Parse("@hubbot chek").Reply,
+		"help":            r.Help(),
+		"help on rerun":   r.HelpFor("rerun"),
+		"denial":          denial(code("convert"), []Rule{{Kind: RepoOwner}, {Kind: OrgRule, Name: "x"}}),
+		"near-miss reply": r.Parse("/hubbot chek").Reply,
+		"too many reply":  r.Parse("/hubbot check\n/hubbot convert\n/hubbot cancel\n/hubbot rerun").Reply,
+		"usage reply":     r.Parse("/hubbot run").Reply,
+		"bullet + ticks":  r.Parse("- `/hubbot chek`").Reply,
+		"mention reply":   r.Parse("@hubbot chek").Reply,
 		"help for each cmd": func() string {
 			var b strings.Builder
 			for _, n := range r.Names() {

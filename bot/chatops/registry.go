@@ -219,6 +219,11 @@ func New(cfg Config, extra ...Command) (*Registry, error) {
 
 	for _, name := range slices.Sorted(maps.Keys(cfg.CommandAllow)) {
 		c, ok := r.byName[strings.ToLower(name)]
+		if !ok && isBuiltinName(strings.ToLower(name)) {
+			// A built-in that this configuration does not enable (convert
+			// without a safetensors action): its rules wait unused.
+			continue
+		}
 		if !ok {
 			msg := fmt.Sprintf("commands allow list for %q: no such command", name)
 			if s := suggest(name, r.allNames()); len(s) > 0 {
@@ -239,6 +244,16 @@ func New(cfg Config, extra ...Command) (*Registry, error) {
 		r.commandAllow[c.Name] = rules
 	}
 	return r, nil
+}
+
+// isBuiltinName reports whether s names a built-in command or alias,
+// enabled or not.
+func isBuiltinName(s string) bool {
+	switch s {
+	case "help", "run", "check", "convert", "rerun", "retry", "cancel", "stop":
+		return true
+	}
+	return false
 }
 
 func validActionName(s string) bool {

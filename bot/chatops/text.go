@@ -37,8 +37,8 @@ func code(s string) string {
 		}
 		return r
 	}, s)
-	if utf8.RuneCountInString(s) > 64 {
-		s = string([]rune(s)[:63]) + "…"
+	if utf8.RuneCountInString(s) > 100 {
+		s = string([]rune(s)[:99]) + "…"
 	}
 	longest, run := 0, 0
 	for i := 0; i < len(s); i++ {
