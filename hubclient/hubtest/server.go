@@ -82,7 +82,7 @@ type Server struct {
 	faults             *faultSet
 	uploads            *uploadSet
 	ids                *idSource
-	mu                 sync.Mutex // guards the fields below
+	mu                 sync.Mutex          // guards the fields below
 	users              map[string]*user    // by name
 	tokens             map[string]*token   // by token string
 	orgs               map[string]*org     // by name
