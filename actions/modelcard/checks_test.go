@@ -234,6 +234,14 @@ func TestChecks(t *testing.T) {
 			want:  []at{{checkLibraryMissing, 1, 1}, {checkPipelineMissing, 1, 1}}, contains: []string{"add `library_name: peft`", "task of an adapter"}},
 		{name: "transformers task is inferred", readme: card("license: mit", "library_name: transformers"), want: nil},
 
+		// Suggestions.
+		{name: "recommended fields", readme: withBase(), opts: Options{Severity: map[string]string{}},
+			want: []at{{checkRecommended, 1, 1}, {checkRecommended, 1, 1}}, contains: []string{"no `datasets`", "no `language` for a text-classification model"}},
+		{name: "no datasets expected of a merge", readme: withBase("language: en", "base_model: [a/one, b/two]", "base_model_relation: merge"),
+			opts: Options{Severity: map[string]string{}}, want: nil},
+		{name: "no language expected of an image model", readme: card("license: mit", "library_name: timm", "pipeline_tag: image-classification", "datasets: [imagenet-1k]"),
+			opts: Options{Severity: map[string]string{}}, want: nil},
+
 		// The body.
 		{name: "empty body", readme: "---\nlicense: mit\nlibrary_name: transformers\npipeline_tag: text-classification\n---\n\n<!-- fill me -->\n",
 			want: []at{{checkBodyEmpty, 5, 1}}},
@@ -260,7 +268,13 @@ func TestChecks(t *testing.T) {
 			if tt.readme != "" {
 				readme = []byte(tt.readme)
 			}
-			rep := Check(readme, files, tt.opts)
+			opts := tt.opts
+			if opts.Severity == nil {
+				// Most cases are about one problem; the suggestions every
+				// small card gets are tested in their own cases.
+				opts.Severity = map[string]string{checkRecommended: "off"}
+			}
+			rep := Check(readme, files, opts)
 			var want []string
 			for _, w := range tt.want {
 				want = append(want, w.String())

@@ -98,6 +98,7 @@ func (c *checker) checkFields() {
 	c.checkBaseModel()
 	c.checkNewVersion()
 	c.checkOtherTypes()
+	c.checkRecommended()
 	if mi := m.get("model-index"); mi != nil && mi.kind != kindNull {
 		c.checkModelIndex(mi)
 	}
@@ -549,5 +550,38 @@ func (c *checker) checkOtherTypes() {
 	if f := m.get("extra_gated_fields"); f != nil && f.kind != kindNull && f.kind != kindMap {
 		c.add(checkFieldType, "extra_gated_fields", f.pos,
 			fmt.Sprintf("`extra_gated_fields` must be a mapping of field labels to types, not %s", f.kind), "")
+	}
+}
+
+// languageTask reports whether a task's inputs or outputs are in a human
+// language, so that readers look for the model by language.
+func languageTask(task string) bool {
+	switch task {
+	case "text-classification", "token-classification", "table-question-answering", "question-answering",
+		"zero-shot-classification", "translation", "summarization", "feature-extraction", "text-generation",
+		"fill-mask", "sentence-similarity", "text-to-speech", "automatic-speech-recognition", "text-ranking",
+		"text-retrieval", "multiple-choice", "audio-text-to-text", "image-text-to-text", "visual-question-answering",
+		"document-question-answering":
+		return true
+	}
+	return false
+}
+
+// checkRecommended suggests the fields that make a model findable and
+// its training traceable, the ones metadata reviews ask for.
+func (c *checker) checkRecommended() {
+	m := c.meta
+	rel := m.get("base_model_relation")
+	derivedOnly := rel != nil && rel.kind == kindString && (rel.text == "merge" || rel.text == "quantized")
+	if m.get("datasets") == nil && !derivedOnly {
+		c.add(checkRecommended, "datasets", c.fm.open,
+			"no `datasets`: readers cannot see what the model was trained on, and the dataset pages do not list it",
+			"add `datasets:` with the Hub ids of the training data")
+	}
+	task := m.get("pipeline_tag")
+	if m.get("language") == nil && task != nil && task.kind == kindString && languageTask(task.text) {
+		c.add(checkRecommended, "language", c.fm.open,
+			fmt.Sprintf("no `language` for a %s model: it does not appear when readers filter models by language", task.text),
+			"add `language:` with ISO 639 codes, such as `en`, or `multilingual`")
 	}
 }

@@ -68,6 +68,7 @@ const (
 	checkTransformersConfig = "transformers-config"
 	checkBodyEmpty          = "body-empty"
 	checkBodyPlaceholder    = "body-placeholder"
+	checkRecommended        = "recommended-field"
 )
 
 // CheckInfo describes one check: its name, the severity it reports at
@@ -117,6 +118,7 @@ func Checks() []CheckInfo {
 		{checkTransformersConfig, Warning, "library_name: transformers without a config.json"},
 		{checkBodyEmpty, Warning, "the card has metadata but no text"},
 		{checkBodyPlaceholder, Warning, "the card still contains template placeholder text"},
+		{checkRecommended, Suggestion, "a field readers filter by is missing: datasets, or language for a text or speech model"},
 	}
 }
 

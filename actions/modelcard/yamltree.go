@@ -260,6 +260,8 @@ func checkShape(fm frontMatter, tokens token.Tokens) (yamlProblem, bool) {
 		if tk.Position != nil {
 			col = tk.Position.Column
 		}
+		// A finding about a key points at the key, not at its colon.
+		at := tk
 		switch tk.Type {
 		case token.SequenceStartType, token.MappingStartType:
 			flow++
@@ -280,7 +282,7 @@ func checkShape(fm frontMatter, tokens token.Tokens) (yamlProblem, bool) {
 			if flow == 0 {
 				keyCol := col
 				if tk.Type == token.MappingValueType && prev != nil && prev.Position != nil {
-					keyCol = prev.Position.Column
+					keyCol, at = prev.Position.Column, prev
 				}
 				for len(stack) > 0 {
 					top := stack[len(stack)-1]
@@ -296,14 +298,14 @@ func checkShape(fm frontMatter, tokens token.Tokens) (yamlProblem, bool) {
 					stack = append(stack, frame{col: keyCol, keys: 1})
 				}
 				if k := stack[len(stack)-1].keys; k > MaxKeysPerMapping {
-					return yamlProblem{check: checkYAMLLimits, pos: tokenPos(fm, tk, fm.yamlStart),
+					return yamlProblem{check: checkYAMLLimits, pos: tokenPos(fm, at, fm.yamlStart),
 						msg: fmt.Sprintf("a mapping here has more than %d keys, over hubbot's limit", MaxKeysPerMapping),
 						fix: "split the data or move it out of the metadata"}, false
 				}
 			}
 		}
 		if depth := len(stack) + flow; depth > MaxDepth {
-			return yamlProblem{check: checkYAMLLimits, pos: tokenPos(fm, tk, fm.yamlStart),
+			return yamlProblem{check: checkYAMLLimits, pos: tokenPos(fm, at, fm.yamlStart),
 				msg: fmt.Sprintf("the metadata is nested more than %d levels deep, over hubbot's limit", MaxDepth),
 				fix: "flatten the structure"}, false
 		}
