@@ -156,7 +156,7 @@ func readZip(src io.ReaderAt, size int64, lim Limits) (*checkpoint, error) {
 		return nil, refuse(ErrMalformed, "open data.pkl: %v", err)
 	}
 	defer rc.Close()
-	u := newUnpickler(rc, 0, int64(pkl.UncompressedSize64), lim)
+	u := newUnpickler(zipErrors{rc}, 0, int64(pkl.UncompressedSize64), lim)
 	u.persistentLoad = load
 	obj, err := u.load()
 	if err != nil {
@@ -167,11 +167,25 @@ func readZip(src io.ReaderAt, size int64, lim Limits) (*checkpoint, error) {
 	if u.pos != int64(pkl.UncompressedSize64) {
 		return nil, refuse(ErrMalformed, "data.pkl has %d bytes after its STOP opcode", int64(pkl.UncompressedSize64)-u.pos)
 	}
-	if _, err := u.r.ReadByte(); !errors.Is(err, io.EOF) {
+	if _, err := (zipErrors{u.r}).Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
 		return nil, refuse(ErrMalformed, "data.pkl: %v", orUnexpected(err))
 	}
 	ck.obj = obj
 	return ck, nil
+}
+
+// zipErrors words archive/zip's errors for an entry being read.
+type zipErrors struct{ r io.Reader }
+
+func (z zipErrors) Read(p []byte) (int, error) {
+	n, err := z.r.Read(p)
+	switch {
+	case errors.Is(err, zip.ErrFormat):
+		err = errors.New("the entry holds more data than its declared size")
+	case errors.Is(err, zip.ErrChecksum):
+		err = errors.New("the entry fails its CRC32 check")
+	}
+	return n, err
 }
 
 // orUnexpected names the error of a read that should have hit EOF.

@@ -10,11 +10,15 @@ type Limits struct {
 	MaxPickleBytes int64
 	// MaxPickleMemory bounds the memory, in bytes, that decoding one pickle
 	// may allocate in total (strings, containers, stack, memo), counted
-	// generously. Default 256 MiB.
+	// generously and never given back, so it also bounds the work done.
+	// Default 512 MiB; a state dict costs a few KiB per tensor.
 	MaxPickleMemory int64
 	// MaxDepth bounds the nesting of containers and MARKs. Default 100;
 	// a state dict nests 4 deep.
 	MaxDepth int
+	// MaxStack bounds the values on the unpickler's stack. Default 1<<17;
+	// Python's pickler adds dict and list items in batches of 1000.
+	MaxStack int
 	// MaxMemo bounds the number of memo entries. Default 1<<20.
 	MaxMemo int
 	// MaxTensors bounds the number of tensors in one file. Default 1<<20.
@@ -46,8 +50,9 @@ func (l Limits) withDefaults() Limits {
 		}
 	}
 	set64(&l.MaxPickleBytes, 64<<20)
-	set64(&l.MaxPickleMemory, 256<<20)
+	set64(&l.MaxPickleMemory, 512<<20)
 	set(&l.MaxDepth, 100)
+	set(&l.MaxStack, 1<<17)
 	set(&l.MaxMemo, 1<<20)
 	set(&l.MaxTensors, 1<<20)
 	set(&l.MaxRank, 64)

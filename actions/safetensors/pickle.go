@@ -453,6 +453,9 @@ func (u *unpickler) readLine(at int64) (string, error) {
 }
 
 func (u *unpickler) push(at int64, v any) error {
+	if len(u.stack) >= u.lim.MaxStack {
+		return u.fail(at, ErrLimit, "more than %d values on the stack", u.lim.MaxStack)
+	}
 	if err := u.charge(at, costSlot); err != nil {
 		return err
 	}

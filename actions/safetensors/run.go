@@ -393,8 +393,10 @@ func verifyIndex(indexPath, dir string, shards []*FileResult) error {
 		return fmt.Errorf("read the index back: %w", err)
 	}
 	var ix struct {
-		Metadata  struct{ TotalSize *int64 } `json:"metadata"`
-		WeightMap map[string]string          `json:"weight_map"`
+		Metadata struct {
+			TotalSize *int64 `json:"total_size"`
+		} `json:"metadata"`
+		WeightMap map[string]string `json:"weight_map"`
 	}
 	if err := json.Unmarshal(data, &ix); err != nil {
 		return fmt.Errorf("%w: the index does not parse: %v", ErrVerify, err)

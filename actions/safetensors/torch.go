@@ -13,16 +13,16 @@ import (
 type globalKind int
 
 const (
-	gOrderedDict        globalKind = iota + 1 // collections.OrderedDict
-	gRebuildTensor                            // torch._utils._rebuild_tensor (old legacy files)
-	gRebuildTensorV2                          // torch._utils._rebuild_tensor_v2
-	gRebuildTensorV3                          // torch._utils._rebuild_tensor_v3 (float8, uint16+)
-	gRebuildParameter                         // torch._utils._rebuild_parameter
-	gRebuildParamState                        // torch._utils._rebuild_parameter_with_state
-	gRebuildFromTypeV2                        // torch._tensor._rebuild_from_type_v2
-	gStorage                                  // torch.HalfStorage, torch.UntypedStorage, ...
-	gDtype                                    // torch.float16, torch.float8_e4m3fn, ...
-	gTensorType                               // torch.Tensor, torch.nn.parameter.Parameter
+	gOrderedDict       globalKind = iota + 1 // collections.OrderedDict
+	gRebuildTensor                           // torch._utils._rebuild_tensor (old legacy files)
+	gRebuildTensorV2                         // torch._utils._rebuild_tensor_v2
+	gRebuildTensorV3                         // torch._utils._rebuild_tensor_v3 (float8, uint16+)
+	gRebuildParameter                        // torch._utils._rebuild_parameter
+	gRebuildParamState                       // torch._utils._rebuild_parameter_with_state
+	gRebuildFromTypeV2                       // torch._tensor._rebuild_from_type_v2
+	gStorage                                 // torch.HalfStorage, torch.UntypedStorage, ...
+	gDtype                                   // torch.float16, torch.float8_e4m3fn, ...
+	gTensorType                              // torch.Tensor, torch.nn.parameter.Parameter
 )
 
 // pyGlobal is an allowlisted global.
@@ -58,7 +58,9 @@ func resolveGlobal(module, name string) (pyGlobal, error) {
 	if g.kind != 0 {
 		return g, nil
 	}
-	if module == "torch" || module == "torch.cuda" {
+	// torch.UntypedStorage's class lives in torch.storage, which is the name
+	// a pickler records; both spellings are accepted.
+	if module == "torch" || module == "torch.cuda" || (module == "torch.storage" && name == "UntypedStorage") {
 		if elem, ok := storageElement(name); ok {
 			g.kind = gStorage
 			g.dt, _ = dtypeByTorch(elem)
