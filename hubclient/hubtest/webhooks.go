@@ -382,8 +382,8 @@ func (s *Server) WaitIdle(ctx context.Context) ([]Delivery, error) {
 	}
 }
 
-// payloadRepo describes rp in a payload; headSha is the head of main, sent
-// for repo scopes only.
+// payloadRepo describes rp in a payload; withHead adds what only repo
+// scopes carry: headSha (the head of main) and a Space's subdomain.
 func (s *Server) payloadRepo(ctx context.Context, rp *repo, withHead bool) payloadRepo {
 	s.mu.Lock()
 	pr := payloadRepo{
@@ -392,11 +392,12 @@ func (s *Server) payloadRepo(ctx context.Context, rp *repo, withHead bool) paylo
 		Owner: payloadID{ID: rp.ownerID},
 	}
 	s.mu.Unlock()
-	if rp.kind == TypeSpace {
-		pr.Subdomain = subdomain(rp.name)
-	}
+	// The Hub sends a Space's subdomain, like headSha, with repo scopes only.
 	if withHead {
 		pr.HeadSha, _ = s.refSHA(ctx, rp, "refs/heads/main")
+		if rp.kind == TypeSpace {
+			pr.Subdomain = subdomain(rp.name)
+		}
 	}
 	return pr
 }
