@@ -310,12 +310,38 @@ func (c *checker) checkPipelineTag() {
 	case "conversational":
 		fix = "use `pipeline_tag: text-generation` and add `conversational` to tags"
 	default:
-		if g := c.voc.pipelines.closest(v.text); g != "" {
+		if g := taskAlias(v.text); g != "" {
+			fix = fmt.Sprintf("use `%s`", g)
+		} else if g := c.voc.pipelines.closest(v.text); g != "" {
 			fix = fmt.Sprintf("use `%s`", g)
 		}
 	}
 	c.add(checkPipelineTag, "pipeline_tag", v.pos,
 		fmt.Sprintf("`%s` is not a task the Hub knows, so the model is not listed under a task and gets no widget", sanitize(v.text, 60)), fix)
+}
+
+// taskAlias maps names transformers pipelines and authors use for a task to
+// the Hub's task id.
+func taskAlias(s string) string {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "sentiment-analysis", "sentiment", "text-classifier":
+		return "text-classification"
+	case "ner", "named-entity-recognition", "pos":
+		return "token-classification"
+	case "embedding", "embeddings", "sentence-embedding", "sentence-embeddings", "text-embedding", "text-embeddings":
+		return "feature-extraction"
+	case "asr", "speech-recognition", "speech-to-text":
+		return "automatic-speech-recognition"
+	case "tts":
+		return "text-to-speech"
+	case "vqa":
+		return "visual-question-answering"
+	case "chat", "llm", "causal-lm", "text-to-text":
+		return "text-generation"
+	case "reranking", "reranker", "rerank":
+		return "text-ranking"
+	}
+	return ""
 }
 
 // fileFormat names library_name values that are file formats or
