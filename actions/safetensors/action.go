@@ -407,7 +407,7 @@ func description(rep *Report, ws *actions.Workspace) string {
 		rev = fmt.Sprintf(" at commit %s", mdCode(ws.SHA[:min(len(ws.SHA), 12)]))
 	}
 	fmt.Fprintf(&b, "This pull request adds safetensors copies of the PyTorch weights of this repository%s. "+
-		"The tensors are the same, byte for byte; only the container changes. A safetensors file holds "+
+		"The tensor values are unchanged; only the container changes. A safetensors file holds "+
 		"nothing but tensors and a JSON header, so loading it cannot run code, and it loads faster.\n\n", rev)
 	b.WriteString(filesTable(rep))
 	if notes := aliasLines(rep); notes != "" {

@@ -1,0 +1,30 @@
+package safetensors
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseSize(t *testing.T) {
+	good := map[string]int64{
+		"20GB":   20_000_000_000,
+		"500MiB": 500 << 20,
+		"1.5 TB": 1_500_000_000_000,
+		"1024":   1024,
+		"10b":    10,
+		"2gib":   2 << 30,
+		" 3 kB ": 3000,
+		"0.5KiB": 512,
+	}
+	for in, want := range good {
+		got, err := parseSize(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, in)
+	}
+	for _, in := range []string{"", "GB", "20XB", "-1GB", "1e3GB", "1.2.3MB", "99999999999TB"} {
+		_, err := parseSize(in)
+		assert.Error(t, err, in)
+	}
+}
