@@ -176,6 +176,11 @@ func (r *Registry) Execute(ctx context.Context, env Env, ev Event, invs []Invoca
 		rep   Report
 		parts []string
 	)
+	if len(invs) > r.max {
+		// Parse never gives more; a job stored under a larger limit does.
+		parts = append(parts, fmt.Sprintf("Only the first %d commands were read.", r.max))
+		invs = invs[:r.max]
+	}
 	for _, inv := range invs {
 		msg, ran, denied, err := x.run(ctx, inv)
 		if err != nil {

@@ -276,7 +276,10 @@ func TestExecuteFailures(t *testing.T) {
 }
 
 func TestExecuteStoredInvocations(t *testing.T) {
-	r := newTestRegistry(t)
+	cfg := testConfig()
+	cfg.MaxCommands = 4
+	r, err := New(cfg)
+	require.NoError(t, err)
 	bot, dir := newFakeBot(), newFakeDirectory()
 	env := Env{Directory: dir, Heads: bot, Queue: bot, Replier: bot}
 	ev := prEvent(aliceRepo, "id-alice")
@@ -300,13 +303,25 @@ func TestExecuteStoredInvocations(t *testing.T) {
 		assert.Contains(t, rep.Reply, want)
 	}
 
+	rep, err = r.Execute(t.Context(), env, ev, []Invocation{
+		{Command: "help", Args: []string{"run"}, Line: "/hubbot help run"},
+		{Command: "help", Args: []string{"check"}, Line: "/hubbot help check"},
+		{Command: "help", Args: []string{"cancel"}, Line: "/hubbot help cancel"},
+		{Command: "help", Line: "/hubbot help"},
+		{Command: "check", Line: "/hubbot check"},
+	})
+	require.NoError(t, err)
+	assert.Len(t, rep.Ran, 4)
+	assert.Contains(t, rep.Reply, "Only the first 4 commands were read.")
+	assert.Empty(t, bot.queued)
+
 	_, err = r.Execute(t.Context(), Env{Heads: bot}, ev, invs)
 	assert.ErrorContains(t, err, "Env needs")
 
 	rep, err = r.Execute(t.Context(), env, ev, nil)
 	require.NoError(t, err)
 	assert.Equal(t, Report{}, rep)
-	assert.Len(t, bot.replies, 1, "no invocations, no reply")
+	assert.Len(t, bot.replies, 2, "no invocations, no reply")
 }
 
 // TestExecuteReplyIsSafe runs a handler whose answer would trigger bots; the

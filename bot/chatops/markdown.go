@@ -131,7 +131,6 @@ func analyze(src string) *doc {
 
 	// Inline constructs live inside paragraphs: runs of text lines, which a
 	// list item or heading line starts afresh.
-	prose := []byte(nil)
 	var spans []span
 	for i := 0; i < len(d.lines); {
 		if d.lines[i].kind != lineText {
@@ -145,7 +144,7 @@ func analyze(src string) *doc {
 		spans = inlineScan(view, d.lines[i].start, d.lines[j-1].end, spans)
 		i = j
 	}
-	prose = append(prose, view...)
+	prose := append([]byte(nil), view...)
 	for _, s := range spans {
 		d.spanAt[s.open] = s
 		for k := s.open; k < s.close; k++ {

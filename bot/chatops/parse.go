@@ -3,6 +3,7 @@ package chatops
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -43,6 +44,9 @@ type Result struct {
 	Invocations []Invocation
 }
 
+// maxProblems is how many mistakes one reply explains.
+const maxProblems = 5
+
 // Parse reads a comment's markdown and decides whether it holds commands for
 // the bot. A command is a line that starts with the prefix or "@name",
 // after at most three spaces of indentation and an optional list marker, or
@@ -56,13 +60,16 @@ func (r *Registry) Parse(comment string) Result {
 	d := analyze(normalize(comment))
 	var (
 		invs     []Invocation
+		seen     = map[string]bool{}
 		problems []string
+		more     int // problems not shown
 	)
 	for _, t := range r.syntax.find(d) {
 		line := r.display(t)
 		inv, err := r.parseLine(t, line)
 		if err == nil {
-			if inv != nil {
+			if inv != nil && !seen[inv.key()] {
+				seen[inv.key()] = true
 				invs = append(invs, *inv)
 			}
 			continue
@@ -73,12 +80,19 @@ func (r *Registry) Parse(comment string) Result {
 			// command gets an answer.
 			continue
 		}
+		if len(problems) == maxProblems {
+			more++
+			continue
+		}
 		problems = append(problems, quoted(line)+err.text())
 	}
 
-	invs = dedupe(invs)
 	if len(problems) > 0 {
-		return Result{Kind: Reply, Reply: r.Safe(strings.Join(problems, "\n\n") +
+		text := strings.Join(problems, "\n\n")
+		if more > 0 {
+			text += fmt.Sprintf("\n\n(%s not shown.)", plural(more, "more problem"))
+		}
+		return Result{Kind: Reply, Reply: r.Safe(text +
 			fmt.Sprintf("\n\nNothing was run. Comment %s for the list of commands.", code(r.syntax.Prefix+" help")))}
 	}
 	if len(invs) > r.max {
@@ -181,25 +195,16 @@ func (r *Registry) typo(word string) bool {
 	return len(suggestWithin(word, r.allNames(), 1, false)) > 0
 }
 
-// dedupe drops invocations that repeat an earlier one.
-func dedupe(invs []Invocation) []Invocation {
-	var out []Invocation
-	for _, inv := range invs {
-		if !slices.ContainsFunc(out, func(o Invocation) bool { return sameInvocation(o, inv) }) {
-			out = append(out, inv)
-		}
+// key identifies an invocation, so a comment that repeats a command runs it
+// once.
+func (inv Invocation) key() string {
+	var b strings.Builder
+	b.WriteString(inv.Command)
+	for _, a := range inv.Args {
+		b.WriteString("\x00a" + a)
 	}
-	return out
-}
-
-func sameInvocation(a, b Invocation) bool {
-	if a.Command != b.Command || !slices.Equal(a.Args, b.Args) || len(a.Flags) != len(b.Flags) {
-		return false
+	for _, k := range slices.Sorted(maps.Keys(inv.Flags)) {
+		b.WriteString("\x00f" + k + "=" + inv.Flags[k])
 	}
-	for k, v := range a.Flags {
-		if bv, ok := b.Flags[k]; !ok || bv != v {
-			return false
-		}
-	}
-	return true
+	return b.String()
 }

@@ -290,6 +290,15 @@ func TestParseMaxCommands(t *testing.T) {
 	assert.Contains(t, res.Reply, "limit is 1")
 }
 
+func TestParseManyMistakes(t *testing.T) {
+	r := newTestRegistry(t)
+	comment := strings.Repeat("/hubbot chek\n/hubbot convrt\n", 4)
+	res := r.Parse(comment)
+	require.Equal(t, Reply, res.Kind)
+	assert.Equal(t, maxProblems, strings.Count(res.Reply, "is not a command"))
+	assert.Contains(t, res.Reply, "(3 more problems not shown.)")
+}
+
 func TestParseLongLine(t *testing.T) {
 	r := newTestRegistry(t)
 	res := r.Parse("/hubbot run " + strings.Repeat("x", 2000))
