@@ -88,8 +88,8 @@ func TestParseRule(t *testing.T) {
 }
 
 func TestCheckerAllowed(t *testing.T) {
-	acmeRepo := Repo{ID: "acme/model", Type: "model", OwnerID: "id-acme"}
-	aliceRepo := Repo{ID: "alice/model", Type: "model", OwnerID: "id-alice"}
+	orgRepo := Repo{ID: "acme/model", Type: "model", OwnerID: "id-acme"}
+	userRepo := Repo{ID: "alice/model", Type: "model", OwnerID: "id-alice"}
 	cases := []struct {
 		name        string
 		rules       []string
@@ -99,18 +99,18 @@ func TestCheckerAllowed(t *testing.T) {
 		nameCalls   int
 		memberCalls int
 	}{
-		{name: "anyone needs no lookup", rules: []string{"anyone"}, repo: aliceRepo, author: User{ID: "id-bob"}, want: true},
-		{name: "owner by id needs no lookup", rules: []string{"user:x", "repo-owner"}, repo: aliceRepo, author: User{ID: "id-alice"}, want: true},
-		{name: "not the owner of a user repo", rules: []string{"repo-owner"}, repo: aliceRepo, author: User{ID: "id-bob"}, want: false, nameCalls: 1, memberCalls: 1},
-		{name: "member of the owning org", rules: []string{"repo-owner"}, repo: acmeRepo, author: User{ID: "id-bob"}, want: true, nameCalls: 1, memberCalls: 1},
-		{name: "not a member of the owning org", rules: []string{"repo-owner"}, repo: acmeRepo, author: User{ID: "id-eve"}, want: false, nameCalls: 1, memberCalls: 1},
-		{name: "named user", rules: []string{"user:ALICE"}, repo: acmeRepo, author: User{ID: "id-alice"}, want: true, nameCalls: 1},
-		{name: "other user", rules: []string{"user:alice"}, repo: acmeRepo, author: User{ID: "id-bob"}, want: false, nameCalls: 1},
-		{name: "name given by the caller", rules: []string{"user:alice"}, repo: acmeRepo, author: User{ID: "id-x", Name: "alice"}, want: true},
-		{name: "org member", rules: []string{"org:Evaluators"}, repo: acmeRepo, author: User{ID: "id-eve"}, want: true, nameCalls: 1, memberCalls: 1},
-		{name: "asked once per org", rules: []string{"org:evaluators", "org:EVALUATORS", "user:zed"}, repo: acmeRepo, author: User{ID: "id-bob"}, want: false, nameCalls: 1, memberCalls: 1},
-		{name: "nobody", rules: []string{}, repo: aliceRepo, author: User{ID: "id-alice"}, want: false},
-		{name: "deleted account", rules: []string{"user:alice", "org:acme"}, repo: acmeRepo, author: User{ID: "id-ghost"}, want: false, nameCalls: 1},
+		{name: "anyone needs no lookup", rules: []string{"anyone"}, repo: userRepo, author: User{ID: "id-bob"}, want: true},
+		{name: "owner by id needs no lookup", rules: []string{"user:x", "repo-owner"}, repo: userRepo, author: User{ID: "id-alice"}, want: true},
+		{name: "not the owner of a user repo", rules: []string{"repo-owner"}, repo: userRepo, author: User{ID: "id-bob"}, want: false, nameCalls: 1, memberCalls: 1},
+		{name: "member of the owning org", rules: []string{"repo-owner"}, repo: orgRepo, author: User{ID: "id-bob"}, want: true, nameCalls: 1, memberCalls: 1},
+		{name: "not a member of the owning org", rules: []string{"repo-owner"}, repo: orgRepo, author: User{ID: "id-eve"}, want: false, nameCalls: 1, memberCalls: 1},
+		{name: "named user", rules: []string{"user:ALICE"}, repo: orgRepo, author: User{ID: "id-alice"}, want: true, nameCalls: 1},
+		{name: "other user", rules: []string{"user:alice"}, repo: orgRepo, author: User{ID: "id-bob"}, want: false, nameCalls: 1},
+		{name: "name given by the caller", rules: []string{"user:alice"}, repo: orgRepo, author: User{ID: "id-x", Name: "alice"}, want: true},
+		{name: "org member", rules: []string{"org:Evaluators"}, repo: orgRepo, author: User{ID: "id-eve"}, want: true, nameCalls: 1, memberCalls: 1},
+		{name: "asked once per org", rules: []string{"org:evaluators", "org:EVALUATORS", "user:zed"}, repo: orgRepo, author: User{ID: "id-bob"}, want: false, nameCalls: 1, memberCalls: 1},
+		{name: "nobody", rules: []string{}, repo: userRepo, author: User{ID: "id-alice"}, want: false},
+		{name: "deleted account", rules: []string{"user:alice", "org:acme"}, repo: orgRepo, author: User{ID: "id-ghost"}, want: false, nameCalls: 1},
 		{name: "no author id", rules: []string{"repo-owner", "user:alice"}, repo: Repo{ID: "acme/m"}, author: User{}, want: false},
 	}
 	for _, tc := range cases {

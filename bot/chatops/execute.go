@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -214,7 +215,9 @@ func (x *execution) run(ctx context.Context, inv Invocation) (msg string, ran, d
 		return fmt.Sprintf("%s is not a command any more.", code(inv.Command)), false, false, nil
 	}
 	// Stored invocations are checked again: the configuration may have
-	// changed since the comment was parsed.
+	// changed since the comment was parsed. Validate may rewrite the
+	// arguments, so it works on a copy of the caller's.
+	inv.Args = slices.Clone(inv.Args)
 	if ue := x.r.check(cmd, &inv); ue != nil {
 		return ue.text(), false, false, nil
 	}

@@ -81,10 +81,8 @@ func (f *fakeBot) queuedActions() []string {
 
 // Commenters: alice owns the user repo alice/model; bob is a member of acme,
 // which owns acme/model; eve is in evaluators; mallory is nobody.
-var (
-	aliceRepo = Repo{ID: "alice/model", Type: "model", OwnerID: "id-alice"}
-	acmeRepo  = Repo{ID: "acme/model", Type: "model", OwnerID: "id-acme"}
-)
+func aliceRepo() Repo { return Repo{ID: "alice/model", Type: "model", OwnerID: "id-alice"} }
+func acmeRepo() Repo  { return Repo{ID: "acme/model", Type: "model", OwnerID: "id-acme"} }
 
 func prEvent(repo Repo, authorID string) Event {
 	return Event{Repo: repo, Discussion: 3, IsPR: true, CommentID: "c1", Author: User{ID: authorID}}
@@ -110,59 +108,59 @@ func TestExecute(t *testing.T) {
 		denied  int
 	}{
 		{
-			name: "owner checks the card", comment: "/hubbot check", ev: prEvent(aliceRepo, "id-alice"),
+			name: "owner checks the card", comment: "/hubbot check", ev: prEvent(aliceRepo(), "id-alice"),
 			queued: []string{"model-card"}, ran: 1,
 			reply: "> /hubbot check\n\nQueued `model-card` on `3f2a9c1`.",
 		},
 		{
-			name: "org member converts", comment: "@hubbot convert", ev: prEvent(acmeRepo, "id-bob"),
+			name: "org member converts", comment: "@hubbot convert", ev: prEvent(acmeRepo(), "id-bob"),
 			queued: []string{"convert"}, ran: 1,
 			reply: "> @hubbot convert\n\nQueued `convert` on `3f2a9c1`.",
 		},
 		{
-			name: "a stranger may not convert", comment: "/hubbot convert", ev: prEvent(acmeRepo, "id-mallory"),
+			name: "a stranger may not convert", comment: "/hubbot convert", ev: prEvent(acmeRepo(), "id-mallory"),
 			denied: 1,
 			reply:  "> /hubbot convert\n\nNot run: `convert` needs repo-owner.",
 		},
 		{
-			name: "anyone gets help", comment: "/hubbot help cancel", ev: prEvent(acmeRepo, "id-mallory"), ran: 1,
+			name: "anyone gets help", comment: "/hubbot help cancel", ev: prEvent(acmeRepo(), "id-mallory"), ran: 1,
 			reply: "> /hubbot help cancel\n\n**`/hubbot cancel [action]...`**\n\nCancel the queued and running jobs of this pull request (of main in a discussion), or of the actions named.\n\nAlso `stop`. Who can use it: repo-owner.\n",
 		},
 		{
-			name: "the action's own list lets an evaluator run it", comment: "/hubbot run eval", ev: prEvent(acmeRepo, "id-eve"),
+			name: "the action's own list lets an evaluator run it", comment: "/hubbot run eval", ev: prEvent(acmeRepo(), "id-eve"),
 			queued: []string{"eval"}, ran: 1,
 			reply: "> /hubbot run eval\n\nQueued `eval` on `3f2a9c1`.",
 		},
 		{
-			name: "part allowed, part refused", comment: "/hubbot run eval model-card", ev: prEvent(acmeRepo, "id-eve"),
+			name: "part allowed, part refused", comment: "/hubbot run eval model-card", ev: prEvent(acmeRepo(), "id-eve"),
 			queued: []string{"eval"}, ran: 1, denied: 1,
 			reply: "> /hubbot run eval model-card\n\nQueued `eval` on `3f2a9c1`.\n\nNot run: `model-card` needs repo-owner.",
 		},
 		{
-			name: "the owner is not an evaluator", comment: "/hubbot run eval", ev: prEvent(acmeRepo, "id-bob"),
+			name: "the owner is not an evaluator", comment: "/hubbot run eval", ev: prEvent(acmeRepo(), "id-bob"),
 			denied: 1,
 			reply:  "> /hubbot run eval\n\nNot run: `eval` needs a member of an allowed org.",
 		},
 		{
 			name: "in a discussion commands run on main", comment: "/hubbot check",
-			ev:     Event{Repo: aliceRepo, Discussion: 7, Author: User{ID: "id-alice"}},
+			ev:     Event{Repo: aliceRepo(), Discussion: 7, Author: User{ID: "id-alice"}},
 			queued: []string{"model-card"}, ran: 1,
 			reply: "> /hubbot check\n\nQueued `model-card` on `aaaaaaa`.",
 		},
 		{
-			name: "already queued", comment: "/hubbot run model-card convert", ev: prEvent(aliceRepo, "id-alice"),
+			name: "already queued", comment: "/hubbot run model-card convert", ev: prEvent(aliceRepo(), "id-alice"),
 			setup:  func(b *fakeBot) { b.running["model-card"] = true; b.running["convert"] = true },
 			ran:    1,
 			reply:  "> /hubbot run model-card convert\n\n`model-card` and `convert` are already queued or running on `3f2a9c1`.",
 			queued: nil,
 		},
 		{
-			name: "two commands, one reply", comment: "/hubbot check\n/hubbot convert", ev: prEvent(aliceRepo, "id-alice"),
+			name: "two commands, one reply", comment: "/hubbot check\n/hubbot convert", ev: prEvent(aliceRepo(), "id-alice"),
 			queued: []string{"model-card", "convert"}, ran: 2,
 			reply: "> /hubbot check\n\nQueued `model-card` on `3f2a9c1`.\n\n> /hubbot convert\n\nQueued `convert` on `3f2a9c1`.",
 		},
 		{
-			name: "rerun what ran", comment: "/hubbot rerun", ev: prEvent(aliceRepo, "id-alice"),
+			name: "rerun what ran", comment: "/hubbot rerun", ev: prEvent(aliceRepo(), "id-alice"),
 			setup: func(b *fakeBot) {
 				b.past = []PastRun{{"model-card", "succeeded"}, {"lint", "failed"}, {"gone", "failed"}}
 			},
@@ -170,38 +168,38 @@ func TestExecute(t *testing.T) {
 			reply: "> /hubbot rerun\n\nQueued `model-card` and `lint` on `3f2a9c1`.",
 		},
 		{
-			name: "rerun the failed ones", comment: "/hubbot retry --failed", ev: prEvent(aliceRepo, "id-alice"),
+			name: "rerun the failed ones", comment: "/hubbot retry --failed", ev: prEvent(aliceRepo(), "id-alice"),
 			setup:  func(b *fakeBot) { b.past = []PastRun{{"model-card", "succeeded"}, {"lint", "failed"}} },
 			queued: []string{"lint"}, ran: 1,
 			reply: "> /hubbot retry --failed\n\nQueued `lint` on `3f2a9c1`.",
 		},
 		{
-			name: "rerun with nothing run", comment: "/hubbot rerun", ev: prEvent(aliceRepo, "id-alice"), ran: 1,
+			name: "rerun with nothing run", comment: "/hubbot rerun", ev: prEvent(aliceRepo(), "id-alice"), ran: 1,
 			reply: "> /hubbot rerun\n\nNothing has run on `3f2a9c1` yet.",
 		},
 		{
-			name: "rerun --failed with nothing failed", comment: "/hubbot rerun -f", ev: prEvent(aliceRepo, "id-alice"),
+			name: "rerun --failed with nothing failed", comment: "/hubbot rerun -f", ev: prEvent(aliceRepo(), "id-alice"),
 			setup: func(b *fakeBot) { b.past = []PastRun{{"model-card", "succeeded"}} }, ran: 1,
 			reply: "> /hubbot rerun -f\n\nNothing failed on `3f2a9c1`.",
 		},
 		{
-			name: "rerun named actions", comment: "/hubbot rerun lint model-card", ev: prEvent(aliceRepo, "id-alice"),
+			name: "rerun named actions", comment: "/hubbot rerun lint model-card", ev: prEvent(aliceRepo(), "id-alice"),
 			queued: []string{"model-card"}, ran: 1,
 			reply: "> /hubbot rerun lint model-card\n\nQueued `model-card` on `3f2a9c1`.\n\n`lint` has not run on `3f2a9c1`, and commands cannot start it.",
 		},
 		{
-			name: "rerun is authorized per action", comment: "/hubbot rerun", ev: prEvent(acmeRepo, "id-eve"),
+			name: "rerun is authorized per action", comment: "/hubbot rerun", ev: prEvent(acmeRepo(), "id-eve"),
 			setup:  func(b *fakeBot) { b.past = []PastRun{{"model-card", "failed"}, {"eval", "failed"}} },
 			queued: []string{"eval"}, ran: 1, denied: 1,
 			reply: "> /hubbot rerun\n\nQueued `eval` on `3f2a9c1`.\n\nNot run: `model-card` needs repo-owner.",
 		},
 		{
-			name: "cancel", comment: "/hubbot stop", ev: prEvent(aliceRepo, "id-alice"),
+			name: "cancel", comment: "/hubbot stop", ev: prEvent(aliceRepo(), "id-alice"),
 			setup: func(b *fakeBot) { b.cancelN = 2 }, ran: 1,
 			reply: "> /hubbot stop\n\nCancelled 2 jobs.",
 		},
 		{
-			name: "cancel nothing", comment: "/hubbot cancel convert", ev: prEvent(aliceRepo, "id-alice"), ran: 1,
+			name: "cancel nothing", comment: "/hubbot cancel convert", ev: prEvent(aliceRepo(), "id-alice"), ran: 1,
 			reply: "> /hubbot cancel convert\n\nNothing to cancel.",
 		},
 	}
@@ -226,15 +224,30 @@ func TestExecute(t *testing.T) {
 	}
 }
 
+func TestExecuteLeavesInvocationsAlone(t *testing.T) {
+	r := newTestRegistry(t)
+	bot, dir := newFakeBot(), newFakeDirectory()
+	invs := []Invocation{
+		{Command: "help", Args: []string{"RETRY"}, Line: "/hubbot help RETRY"},
+		{Command: "run", Args: []string{"Model-Card", "model-card"}, Line: "/hubbot run Model-Card model-card"},
+	}
+	rep, err := r.Execute(t.Context(), Env{Directory: dir, Heads: bot, Queue: bot, Replier: bot}, prEvent(aliceRepo(), "id-alice"), invs)
+	require.NoError(t, err)
+	assert.Contains(t, rep.Reply, "**`/hubbot rerun [--failed] [action]...`**")
+	assert.Equal(t, []string{"model-card"}, bot.queuedActions())
+	assert.Equal(t, []string{"RETRY"}, invs[0].Args, "the caller's invocations are not modified")
+	assert.Equal(t, []string{"Model-Card", "model-card"}, invs[1].Args)
+}
+
 func TestExecuteRunRequest(t *testing.T) {
 	r := newTestRegistry(t)
 	bot, dir := newFakeBot(), newFakeDirectory()
-	ev := prEvent(acmeRepo, "id-bob")
+	ev := prEvent(acmeRepo(), "id-bob")
 	_, err := execute(t, r, bot, dir, ev, "- `/hubbot check`")
 	require.NoError(t, err)
 	require.Len(t, bot.queued, 1)
 	assert.Equal(t, RunRequest{
-		Repo: acmeRepo, Ref: "refs/pr/3", SHA: "3f2a9c1d00000000000000000000000000000000", Action: "model-card",
+		Repo: acmeRepo(), Ref: "refs/pr/3", SHA: "3f2a9c1d00000000000000000000000000000000", Action: "model-card",
 		Discussion: 3, CommentID: "c1", Requester: User{ID: "id-bob"}, Command: "/hubbot check",
 	}, bot.queued[0])
 	assert.Equal(t, 1, dir.nameCalls)
@@ -250,13 +263,13 @@ func TestExecuteFailures(t *testing.T) {
 		break_  func(*fakeBot, *fakeDirectory)
 		err     string
 	}{
-		{"directory", "/hubbot check", prEvent(acmeRepo, "id-bob"), func(_ *fakeBot, d *fakeDirectory) { d.err = hubDown }, "find the username of id-bob"},
-		{"head", "/hubbot check", prEvent(aliceRepo, "id-alice"), func(b *fakeBot, _ *fakeDirectory) { b.headErr = hubDown }, "read the head of alice/model refs/pr/3"},
-		{"no head", "/hubbot check", prEvent(aliceRepo, "id-alice"), func(b *fakeBot, _ *fakeDirectory) { delete(b.heads, "refs/pr/3") }, "no commit"},
-		{"queue", "/hubbot check", prEvent(aliceRepo, "id-alice"), func(b *fakeBot, _ *fakeDirectory) { b.queueErr = hubDown }, "queue model-card at 3f2a9c1"},
-		{"last runs", "/hubbot rerun", prEvent(aliceRepo, "id-alice"), func(b *fakeBot, _ *fakeDirectory) { b.queueErr = hubDown }, "list the runs at 3f2a9c1"},
-		{"cancel", "/hubbot cancel", prEvent(aliceRepo, "id-alice"), func(b *fakeBot, _ *fakeDirectory) { b.queueErr = hubDown }, "cancel the jobs of refs/pr/3"},
-		{"reply", "/hubbot help", prEvent(aliceRepo, "id-alice"), func(b *fakeBot, _ *fakeDirectory) { b.replyErr = hubDown }, "reply on alice/model#3"},
+		{"directory", "/hubbot check", prEvent(acmeRepo(), "id-bob"), func(_ *fakeBot, d *fakeDirectory) { d.err = hubDown }, "find the username of id-bob"},
+		{"head", "/hubbot check", prEvent(aliceRepo(), "id-alice"), func(b *fakeBot, _ *fakeDirectory) { b.headErr = hubDown }, "read the head of alice/model refs/pr/3"},
+		{"no head", "/hubbot check", prEvent(aliceRepo(), "id-alice"), func(b *fakeBot, _ *fakeDirectory) { delete(b.heads, "refs/pr/3") }, "no commit"},
+		{"queue", "/hubbot check", prEvent(aliceRepo(), "id-alice"), func(b *fakeBot, _ *fakeDirectory) { b.queueErr = hubDown }, "queue model-card at 3f2a9c1"},
+		{"last runs", "/hubbot rerun", prEvent(aliceRepo(), "id-alice"), func(b *fakeBot, _ *fakeDirectory) { b.queueErr = hubDown }, "list the runs at 3f2a9c1"},
+		{"cancel", "/hubbot cancel", prEvent(aliceRepo(), "id-alice"), func(b *fakeBot, _ *fakeDirectory) { b.queueErr = hubDown }, "cancel the jobs of refs/pr/3"},
+		{"reply", "/hubbot help", prEvent(aliceRepo(), "id-alice"), func(b *fakeBot, _ *fakeDirectory) { b.replyErr = hubDown }, "reply on alice/model#3"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -282,7 +295,7 @@ func TestExecuteStoredInvocations(t *testing.T) {
 	require.NoError(t, err)
 	bot, dir := newFakeBot(), newFakeDirectory()
 	env := Env{Directory: dir, Heads: bot, Queue: bot, Replier: bot}
-	ev := prEvent(aliceRepo, "id-alice")
+	ev := prEvent(aliceRepo(), "id-alice")
 	// Invocations stored in a job before the configuration changed.
 	invs := []Invocation{
 		{Command: "deploy", Line: "/hubbot deploy"},
@@ -336,7 +349,7 @@ func TestExecuteReplyIsSafe(t *testing.T) {
 	r, err := New(testConfig(), echo)
 	require.NoError(t, err)
 	bot, dir := newFakeBot(), newFakeDirectory()
-	rep, err := execute(t, r, bot, dir, prEvent(aliceRepo, "id-mallory"), "/hubbot echo hi")
+	rep, err := execute(t, r, bot, dir, prEvent(aliceRepo(), "id-mallory"), "/hubbot echo hi")
 	require.NoError(t, err)
 	assert.Equal(t, "> /hubbot echo hi\n\n\\/hubbot convert\n\\@hubbot check\n\\/retest", rep.Reply)
 	assert.Equal(t, Ignore, r.Parse(rep.Reply).Kind)

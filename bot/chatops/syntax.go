@@ -94,13 +94,13 @@ func hasFoldPrefix(s, p string) bool {
 	return true
 }
 
-// isSep reports whether s[i:] starts with a word separator: a Unicode space
-// or hidden text.
+// isSep reports whether a word ends at s[i:]: hidden text (which is
+// nothing, as in splitArgs) and then a Unicode space or the end.
 func isSep(s string, i int) bool {
-	if i >= len(s) {
-		return true
+	for i < len(s) && s[i] == filler {
+		i++
 	}
-	if s[i] == filler {
+	if i >= len(s) {
 		return true
 	}
 	r, _ := utf8.DecodeRuneInString(s[i:])

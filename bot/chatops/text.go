@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -19,12 +20,16 @@ type usageError struct {
 
 func (e *usageError) Error() string { return e.msg }
 
-// text renders the error with its suggestions.
+// text renders the error as sentences, with its suggestions.
 func (e *usageError) text() string {
-	if len(e.suggest) == 0 {
-		return e.msg
+	msg := e.msg
+	if r, n := utf8.DecodeRuneInString(msg); unicode.IsLower(r) {
+		msg = string(unicode.ToUpper(r)) + msg[n:]
 	}
-	return e.msg + " Did you mean " + orList(e.suggest) + "?"
+	if len(e.suggest) == 0 {
+		return msg
+	}
+	return msg + " Did you mean " + orList(e.suggest) + "?"
 }
 
 // code renders s as an inline code span that s cannot break out of: the
