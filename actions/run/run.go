@@ -336,12 +336,12 @@ func (a *Action) Run(ctx context.Context, ws *actions.Workspace, log io.Writer) 
 		}
 	}
 
-	program, err := lookPath(a.argv[0], env["PATH"])
-	if err != nil {
-		fmt.Fprintf(log, "run: %v\n", err)
+	program, ok := lookPath(a.argv[0], env["PATH"])
+	if !ok {
+		fmt.Fprintf(log, "run: %s: not found in PATH %s\n", a.argv[0], env["PATH"])
 		return actions.Result{
 			Conclusion: actions.Failure,
-			Summary:    fmt.Sprintf("Command %s could not start: %v", codeSpan(shown), err),
+			Summary:    fmt.Sprintf("Command %s could not start: %s is not in the command's PATH.", codeSpan(shown), codeSpan(a.argv[0])),
 		}, nil
 	}
 	cmd := &exec.Cmd{Path: program, Args: a.argv, Dir: ws.Dir, Env: envList(env)}
@@ -354,7 +354,7 @@ func (a *Action) Run(ctx context.Context, ws *actions.Workspace, log io.Writer) 
 		if isCommandProblem(err) {
 			return actions.Result{
 				Conclusion: actions.Failure,
-				Summary:    fmt.Sprintf("Command %s could not start: %v", codeSpan(shown), startError(err)),
+				Summary:    fmt.Sprintf("Command %s could not start: %v.", codeSpan(shown), startError(err)),
 			}, nil
 		}
 		return actions.Result{}, fmt.Errorf("run %s: start: %w", shown, err)
@@ -367,7 +367,10 @@ func (a *Action) Run(ctx context.Context, ws *actions.Workspace, log io.Writer) 
 	status := describe(res, ctx.Err())
 	fmt.Fprintf(log, "run: %s\n", status)
 	if res.stopped && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return actions.Result{}, fmt.Errorf("run %s: stopped: %w", shown, context.Cause(ctx))
+		if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+			return actions.Result{}, fmt.Errorf("run %s: stopped: %w (%v)", shown, ctx.Err(), cause)
+		}
+		return actions.Result{}, fmt.Errorf("run %s: stopped: %w", shown, ctx.Err())
 	}
 	result := actions.Result{
 		Conclusion: actions.Failure,
@@ -478,9 +481,9 @@ func sortedNames(env map[string]string) []string {
 // (relative to the work tree), a bare name is searched in the absolute
 // entries of path. The bot's own PATH is not used: it is not the
 // command's.
-func lookPath(name, path string) (string, error) {
+func lookPath(name, path string) (string, bool) {
 	if strings.Contains(name, "/") {
-		return name, nil
+		return name, true
 	}
 	for _, dir := range filepath.SplitList(path) {
 		if !filepath.IsAbs(dir) {
@@ -489,10 +492,10 @@ func lookPath(name, path string) (string, error) {
 		p := filepath.Join(dir, name)
 		fi, err := os.Stat(p)
 		if err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
-			return p, nil
+			return p, true
 		}
 	}
-	return "", fmt.Errorf("%s: not found in PATH %s", name, path)
+	return "", false
 }
 
 // isCommandProblem tells a command that cannot run (missing, not

@@ -139,7 +139,7 @@ func TestRunExitStatus(t *testing.T) {
 		{"exit code", sh("echo bad >&2; exit 3"), nil, actions.Failure, "failed with exit code 3", "bad"},
 		{"killed by a signal", sh("kill -9 $$"), nil, actions.Failure, "was killed by signal 9", "printed nothing"},
 		{"program not on PATH", actions.Options{"command": []any{"no-such-program-hubbot"}}, nil, actions.Failure,
-			"could not start: no-such-program-hubbot: not found in PATH", ""},
+			"could not start: `no-such-program-hubbot` is not in the command's PATH.", ""},
 		{"script of the repo", actions.Options{"command": []any{"./check.sh", "arg one"}},
 			func(t *testing.T, f *fixture) { f.write(t, "check.sh", "#!/bin/sh\necho \"checked $1\"\n", 0o755) },
 			actions.Success, "succeeded", "checked arg one"},
@@ -362,10 +362,11 @@ func TestRunCancelledIsAnError(t *testing.T) {
 	f := newFixture(t)
 	opts := sh(`sleep 1000 & echo $! > child.pid; wait`)
 	opts["kill_grace"] = "100ms"
-	ctx, cancel := context.WithCancel(t.Context())
-	whenWritten(t, f.ws.Dir, "child.pid", cancel)
+	ctx, cancel := context.WithCancelCause(t.Context())
+	whenWritten(t, f.ws.Dir, "child.pid", func() { cancel(errors.New("superseded by a newer commit")) })
 	_, log, err := f.run(t, ctx, opts)
 	require.ErrorIs(t, err, context.Canceled)
+	assert.Contains(t, err.Error(), "superseded by a newer commit")
 	assert.Contains(t, log, "was stopped")
 	pid := readPID(t, f.ws.Dir, "child.pid")
 	assert.Eventually(t, func() bool { return gone(pid) }, 10*time.Second, 10*time.Millisecond)
