@@ -223,7 +223,7 @@ func (s *Server) handleListDiscussions(w http.ResponseWriter, r *http.Request, r
 		items = append(items, map[string]any{
 			"num": d.num, "title": d.title, "status": d.status, "isPullRequest": d.isPR,
 			"author": s.authorJSONLocked(rp, d.author), "createdAt": isoTime(d.createdAt),
-			"repo": map[string]any{"name": rp.name, "type": rp.kind}, "pinned": d.pinned,
+			"repo": map[string]any{"name": rp.name, "type": rp.kind}, "pinned": false,
 			"numComments": comments, "topReactions": []any{}, "numReactionUsers": 0,
 		})
 	}
@@ -246,7 +246,7 @@ func (s *Server) handleDiscussionDetails(w http.ResponseWriter, r *http.Request,
 	out := map[string]any{
 		"_id": d.id, "num": d.num, "title": d.title, "status": d.status, "isPullRequest": d.isPR,
 		"author": s.authorJSONLocked(rp, d.author), "createdAt": isoTime(d.createdAt),
-		"repo": map[string]any{"name": rp.name, "type": rp.kind}, "pinned": d.pinned, "locked": false,
+		"repo": map[string]any{"name": rp.name, "type": rp.kind}, "pinned": false, "locked": false,
 		"isReport": false, "collection": "discussions", "events": events,
 	}
 	isPR, base, merge := d.isPR, d.base, d.mergeCommit

@@ -95,6 +95,8 @@ func commitMessage(summary, description string) string {
 // commitToRef builds a commit on top of the head of params.ref, moves the
 // ref, records it on the pull request for refs/pr/N, and sends repo.content.
 func (s *Server) commitToRef(ctx context.Context, rp *repo, p principal, params commitParams) (commitResult, error) {
+	// A write finishes even if the client goes away, as on the Hub.
+	ctx = context.WithoutCancel(ctx)
 	rp.writeMu.Lock()
 	defer rp.writeMu.Unlock()
 	head, ok := s.refSHA(ctx, rp, params.ref)

@@ -31,7 +31,6 @@ type discussion struct {
 	createdAt   time.Time
 	base        string // PRs: the ref the PR merges into
 	mergeCommit string
-	pinned      bool
 	events      []*event
 }
 
@@ -246,6 +245,7 @@ func validateComment(text string) error {
 // createDiscussion opens a discussion, or a draft pull request whose ref
 // refs/pr/N starts at the head of main.
 func (s *Server) createDiscussion(ctx context.Context, rp *repo, p principal, title, description string, isPR bool) (*discussion, error) {
+	ctx = context.WithoutCancel(ctx) // writes finish even if the client goes away
 	if p.anonymous() {
 		return nil, &apiError{status: http.StatusUnauthorized, msg: "You must be authenticated to open a discussion"}
 	}
@@ -292,6 +292,7 @@ func (s *Server) createDiscussion(ctx context.Context, rp *repo, p principal, ti
 // createPRFromCommit commits ops on parent and opens a pull request into
 // base (a branch ref) whose ref refs/pr/N is that commit.
 func (s *Server) createPRFromCommit(ctx context.Context, rp *repo, p principal, base, parent, summary, description string, ops []commitOp) (*discussion, string, error) {
+	ctx = context.WithoutCancel(ctx) // writes finish even if the client goes away
 	if p.anonymous() {
 		return nil, "", &apiError{status: http.StatusUnauthorized, msg: "You must be authenticated to open a pull request"}
 	}
@@ -513,6 +514,7 @@ func (s *Server) renameDiscussion(ctx context.Context, rp *repo, p principal, nu
 
 // mergePR merges pull request num into its base with a merge commit.
 func (s *Server) mergePR(ctx context.Context, rp *repo, p principal, num int, comment string) (*discussion, error) {
+	ctx = context.WithoutCancel(ctx) // writes finish even if the client goes away
 	rp.writeMu.Lock()
 	defer rp.writeMu.Unlock()
 	d, err := s.findDiscussion(rp, num)

@@ -112,18 +112,24 @@ func (g *gitRunner) hashObject(ctx context.Context, gitDir string, content io.Re
 	return strings.TrimSpace(string(out)), nil
 }
 
-// refs returns every ref of the repository with the commit it points at.
+// refs returns every ref of the repository with the commit it points at;
+// annotated tags are peeled to their commit.
 func (g *gitRunner) refs(ctx context.Context, gitDir string) (map[string]string, error) {
-	out, err := g.run(ctx, gitDir, nil, nil, "for-each-ref", "--format=%(objectname) %(refname)")
+	out, err := g.run(ctx, gitDir, nil, nil, "for-each-ref", "--format=%(objectname) %(*objectname) %(refname)")
 	if err != nil {
 		return nil, err
 	}
 	refs := map[string]string{}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		sha, name, ok := strings.Cut(line, " ")
-		if ok {
-			refs[name] = sha
+		f := strings.SplitN(line, " ", 3)
+		if len(f) != 3 {
+			continue
 		}
+		sha := f[0]
+		if f[1] != "" {
+			sha = f[1]
+		}
+		refs[f[2]] = sha
 	}
 	return refs, nil
 }

@@ -212,6 +212,23 @@ func TestGitCLI(t *testing.T) {
 		assert.Equal(t, "s3cret", recv.requests()[1].header.Get("X-Webhook-Secret"))
 	})
 
+	t.Run("annotated tag resolves to its commit", func(t *testing.T) {
+		_, err := gitCmd(t, dir, "tag", "-a", "v2", "-m", "release 2")
+		require.NoError(t, err)
+		_, err = gitCmd(t, dir, "push", "origin", "refs/tags/v2")
+		require.NoError(t, err)
+		commit, err := gitCmd(t, dir, "rev-parse", "v2^{commit}")
+		require.NoError(t, err)
+		var refs map[string][]struct{ Name, TargetCommit string }
+		call(t, "GET", w.srv.URL+"/api/models/alice/tiny/refs", "", nil).json(t, &refs)
+		require.Len(t, refs["tags"], 1)
+		assert.Equal(t, "v2", refs["tags"][0].Name)
+		assert.Equal(t, strings.TrimSpace(commit), refs["tags"][0].TargetCommit)
+		var info struct{ Sha string }
+		call(t, "GET", w.srv.URL+"/api/models/alice/tiny/revision/v2", "", nil).json(t, &info)
+		assert.Equal(t, strings.TrimSpace(commit), info.Sha)
+	})
+
 	t.Run("push to a pr records the commit", func(t *testing.T) {
 		_, err := gitCmd(t, dir, "checkout", "-q", "-b", "pr1", "refs/remotes/origin/pr/1")
 		require.NoError(t, err)

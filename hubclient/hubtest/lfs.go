@@ -73,7 +73,11 @@ func (s *Server) checkSignature(r *http.Request) bool {
 	if err != nil || s.opts.Clock().Unix() > exp {
 		return false
 	}
-	want := s.sign(r.Method, r.URL.EscapedPath(), expires)
+	method := r.Method
+	if method == http.MethodHead {
+		method = http.MethodGet // a download URL answers HEAD too, as S3 does
+	}
+	want := s.sign(method, r.URL.EscapedPath(), expires)
 	return hmac.Equal([]byte(want), []byte(sig))
 }
 

@@ -14,11 +14,13 @@ import (
 // repo path p.
 func matchPattern(pattern, p string) bool {
 	pattern = strings.ReplaceAll(pattern, "[[:space:]]", "[ \t]")
+	// A slash at the start or in the middle anchors the pattern at the root.
+	anchored := strings.Contains(pattern, "/")
 	pattern = strings.TrimPrefix(pattern, "/")
 	if pattern == "" {
 		return false
 	}
-	if !strings.Contains(pattern, "/") {
+	if !anchored {
 		base := p[strings.LastIndex(p, "/")+1:]
 		ok, _ := path.Match(pattern, base)
 		return ok

@@ -42,27 +42,28 @@ type Request struct {
 }
 
 type recorder struct {
-	max  int
-	mu   sync.Mutex
-	hub  []Request
-	cdn  []Request
-	wait chan struct{} // closed and replaced on every new record
+	max     int // body bytes kept per request
+	maxReqs int // requests kept per listener; 0: all
+	mu      sync.Mutex
+	hub     []Request
+	cdn     []Request
 }
 
-func newRecorder(max int) *recorder {
-	return &recorder{max: max, wait: make(chan struct{})}
+func newRecorder(maxBody, maxReqs int) *recorder {
+	return &recorder{max: maxBody, maxReqs: maxReqs}
 }
 
 func (rc *recorder) add(req Request) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
+	list := &rc.hub
 	if req.Listener == listenerCDN {
-		rc.cdn = append(rc.cdn, req)
-	} else {
-		rc.hub = append(rc.hub, req)
+		list = &rc.cdn
 	}
-	close(rc.wait)
-	rc.wait = make(chan struct{})
+	*list = append(*list, req)
+	if rc.maxReqs > 0 && len(*list) > rc.maxReqs {
+		*list = append([]Request(nil), (*list)[len(*list)-rc.maxReqs:]...)
+	}
 }
 
 // Requests returns every request the Hub listener received, oldest first.

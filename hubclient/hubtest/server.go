@@ -38,6 +38,9 @@ type Options struct {
 	// MaxRecordedBody caps the request body bytes kept by Requests. Zero
 	// means 64 KiB; the size of the whole body is always counted.
 	MaxRecordedBody int
+	// MaxRecordedRequests keeps only the last requests of each listener, for
+	// a long-running sandbox. Zero keeps them all.
+	MaxRecordedRequests int
 
 	// MultipartThreshold is the size from which LFS uploads get the Hub's
 	// multipart transfer when the client offers it; MultipartChunkSize is the
@@ -74,7 +77,6 @@ type Server struct {
 	hubLn, cdnLn       net.Listener
 	serveWG            sync.WaitGroup
 	closeOnce          sync.Once
-	closed             chan struct{}
 	baseCtx            context.Context
 	cancelBase         context.CancelFunc
 	hooks              *webhookHub
@@ -135,7 +137,6 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		opts:               opts,
 		log:                log,
-		closed:             make(chan struct{}),
 		users:              map[string]*user{},
 		tokens:             map[string]*token{},
 		orgs:               map[string]*org{},
@@ -161,7 +162,7 @@ func New(opts Options) (*Server, error) {
 	}
 
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
-	s.rec = newRecorder(opts.MaxRecordedBody)
+	s.rec = newRecorder(opts.MaxRecordedBody, opts.MaxRecordedRequests)
 	s.faults = &faultSet{}
 	s.uploads = newUploadSet()
 	s.hooks = newWebhookHub(s.baseCtx, opts.WebhookTimeout, log)
@@ -251,7 +252,6 @@ func (s *Server) listen() error {
 // the temporary directory. It is safe to call more than once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
-		close(s.closed)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = s.hub.Shutdown(ctx)
