@@ -1,0 +1,508 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+)
+
+// River job kinds and queues.
+const (
+	queueRun     = river.QueueDefault
+	queueReports = "reports" // quick Hub writes, never stuck behind long runs
+)
+
+// ErrDraining is returned by Record once the queue stops accepting work.
+var ErrDraining = errors.New("hubbot is shutting down")
+
+// Options configure a Queue.
+type Options struct {
+	DataDir     string
+	DatabaseURL string // postgres://..., for several replicas; empty for embedded SQLite
+	Concurrency int
+	Logger      *slog.Logger
+	// Handlers run the jobs; see Handlers.
+	Handlers Handlers
+	// Periodic are River periodic jobs (schedules), fired once across replicas.
+	Periodic []*river.PeriodicJob
+	// Observe is called on every job state change, for metrics. It must not
+	// block.
+	Observe func(action, from, to string)
+	// Now is the clock; time.Now by default.
+	Now func() time.Time
+}
+
+// Handlers do the work of each job kind. They are set by the bot, which
+// knows the Hub, the workspaces and the actions.
+type Handlers struct {
+	Run     func(ctx context.Context, job *Job, log *Log) (Outcome, error)
+	Report  func(ctx context.Context, job *Job) error // show a queued job's state on the Hub
+	Command func(ctx context.Context, job *Job, log *Log) (Outcome, error)
+	Reply   func(ctx context.Context, job *Job, log *Log) (Outcome, error)
+}
+
+// Outcome is how a job ended.
+type Outcome struct {
+	State       string // a terminal state
+	Conclusion  string
+	Summary     string
+	Details     string
+	Fingerprint string
+}
+
+// Queue records deliveries and runs jobs.
+type Queue struct {
+	db       *sql.DB
+	embedded bool
+	river    *river.Client[*sql.Tx]
+	opts     Options
+	log      *slog.Logger
+	now      func() time.Time
+
+	intake   chan *recordReq
+	stopOnce sync.Once
+	draining chan struct{}
+	intakeWG sync.WaitGroup
+
+	runningMu sync.Mutex
+	running   map[int64]*Log               // logs of jobs running in this process, by job id
+	cancels   map[int64]context.CancelFunc // their contexts, by River job id
+	shutdown  chan struct{}  // closed when running jobs are being cancelled for shutdown
+}
+
+// New opens the store, runs migrations and prepares River. Call Start to
+// begin working.
+func New(ctx context.Context, opts Options) (*Queue, error) {
+	if opts.DatabaseURL != "" {
+		return nil, errors.New("store.url: the Postgres store is not available in this version; leave it empty to use the embedded SQLite store")
+	}
+	if opts.Concurrency < 1 {
+		opts.Concurrency = 1
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	db, err := openSQLite(opts.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	q := &Queue{db: db, embedded: true, opts: opts, log: log, now: opts.Now,
+		intake: make(chan *recordReq, 1024), draining: make(chan struct{}),
+		running: map[int64]*Log{}, cancels: map[int64]context.CancelFunc{}, shutdown: make(chan struct{})}
+
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &runWorker{q: q})
+	river.AddWorker(workers, &reportWorker{q: q})
+	client, err := river.NewClient(riversqlite.New(db), &river.Config{
+		Queues: map[string]river.QueueConfig{
+			queueRun:     {MaxWorkers: opts.Concurrency},
+			queueReports: {MaxWorkers: 2},
+		},
+		Workers:           workers,
+		PeriodicJobs:      opts.Periodic,
+		FetchCooldown:     5 * time.Millisecond,
+		FetchPollInterval: 200 * time.Millisecond,
+		JobTimeout:        -1, // each job has its own timeout, set by the handler
+		MaxAttempts:       5,
+		Logger:            log.With("component", "river"),
+		// Jobs of a process that died are rescued at start-up (see Start) in
+		// the embedded store, where there is one process.
+		RescueStuckJobsAfter: 24 * time.Hour,
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("river: %w", err)
+	}
+	q.river = client
+	return q, nil
+}
+
+// DB exposes the database, for tests and the recovery scan.
+func (q *Queue) DB() *sql.DB { return q.db }
+
+// Start rescues jobs a crashed process left running, then starts the intake
+// and the workers.
+func (q *Queue) Start(ctx context.Context) error {
+	if q.embedded {
+		if err := q.rescue(ctx); err != nil {
+			return err
+		}
+	}
+	q.intakeWG.Add(1)
+	go q.runIntake()
+	if err := q.river.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("start workers: %w", err)
+	}
+	return nil
+}
+
+// rescue makes jobs that were running when the process died available again
+// at once: with the embedded database there is one process, so nothing else
+// can be running them, and waiting for River's stuck-job rescuer would delay
+// them by an hour.
+func (q *Queue) rescue(ctx context.Context) error {
+	res, err := q.db.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = datetime('now', 'subsec')
+		WHERE state = 'running'`)
+	if err != nil {
+		return fmt.Errorf("rescue running jobs: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		q.log.Info("taking up jobs a previous process left running", "count", n)
+	}
+	if _, err := q.db.ExecContext(ctx, `UPDATE hubbot_jobs SET state = $1 WHERE state = $2`, StateQueued, StateRunning); err != nil {
+		return fmt.Errorf("rescue running jobs: %w", err)
+	}
+	_, err = q.db.ExecContext(ctx, `DELETE FROM hubbot_locks`)
+	return err
+}
+
+// StopIntake stops accepting deliveries: Record returns ErrDraining.
+func (q *Queue) StopIntake() {
+	q.stopOnce.Do(func() { close(q.draining) })
+	q.intakeWG.Wait()
+}
+
+// Stop stops the workers: running jobs get until ctx is done to finish,
+// then they are cancelled and left to run again after the next start.
+func (q *Queue) Stop(ctx context.Context) error {
+	q.StopIntake()
+	done := make(chan error, 1)
+	go func() { done <- q.river.Stop(ctx) }()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		close(q.shutdown)
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		err = q.river.StopAndCancel(cctx)
+	}
+	if cerr := q.db.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Close releases the database without waiting for anything; for tests that
+// simulate a crash.
+func (q *Queue) Close() error { return q.db.Close() }
+
+// recordReq is one delivery waiting for the intake's next transaction.
+type recordReq struct {
+	d    Delivery
+	resp chan recordResp
+}
+
+type recordResp struct {
+	rec Recorded
+	err error
+}
+
+// Record stores a delivery and its jobs durably, deduplicating replays, and
+// returns once the transaction is committed. Concurrent deliveries share
+// transactions (group commit), so durable enqueueing keeps up with bursts.
+func (q *Queue) Record(ctx context.Context, d Delivery) (Recorded, error) {
+	req := &recordReq{d: d, resp: make(chan recordResp, 1)}
+	select {
+	case <-q.draining:
+		return Recorded{}, ErrDraining
+	default:
+	}
+	select {
+	case q.intake <- req:
+	case <-q.draining:
+		return Recorded{}, ErrDraining
+	case <-ctx.Done():
+		return Recorded{}, ctx.Err()
+	}
+	select {
+	case r := <-req.resp:
+		return r.rec, r.err
+	case <-ctx.Done():
+		// The transaction may still commit; the Hub sees an error either way.
+		return Recorded{}, ctx.Err()
+	}
+}
+
+// runIntake commits deliveries in batches: it takes whatever is waiting, up
+// to a limit, and writes it in one transaction.
+func (q *Queue) runIntake() {
+	defer q.intakeWG.Done()
+	const maxBatch = 256
+	for {
+		var batch []*recordReq
+		select {
+		case r := <-q.intake:
+			batch = append(batch, r)
+		case <-q.draining:
+			// Answer what is already waiting, then stop.
+			for {
+				select {
+				case r := <-q.intake:
+					q.commitBatch([]*recordReq{r})
+				default:
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-q.intake:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		q.commitBatch(batch)
+	}
+}
+
+func (q *Queue) commitBatch(batch []*recordReq) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	results, err := q.recordTx(ctx, batch)
+	for i, r := range batch {
+		if err != nil {
+			r.resp <- recordResp{err: err}
+			continue
+		}
+		r.resp <- recordResp{rec: results[i]}
+	}
+}
+
+// recordTx writes a batch of deliveries in one transaction.
+func (q *Queue) recordTx(ctx context.Context, batch []*recordReq) ([]Recorded, error) {
+	tx, err := q.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("record delivery: %w", err)
+	}
+	defer tx.Rollback()
+	now := q.now()
+	seen := map[string]bool{}
+	var cancelRunning []int64
+	results := make([]Recorded, len(batch))
+	for i, r := range batch {
+		d := r.d
+		outcome, reason := OutcomeQueued, d.Ignored
+		switch {
+		case reason != "":
+			outcome = OutcomeIgnored
+		case seen[d.Key]:
+			outcome = OutcomeDuplicate
+		default:
+			dup, err := q.recentDelivery(ctx, tx, d.Key, now)
+			if err != nil {
+				return nil, err
+			}
+			if dup {
+				outcome = OutcomeDuplicate
+			}
+		}
+		var ids []int64
+		if outcome == OutcomeQueued {
+			seen[d.Key] = true
+			var toCancel []int64
+			ids, toCancel, err = q.enqueueTx(ctx, tx, d.Key, d.Specs, now, true)
+			if err != nil {
+				return nil, err
+			}
+			cancelRunning = append(cancelRunning, toCancel...)
+			if len(ids) == 0 {
+				outcome, reason = OutcomeIgnored, "every job it asks for was already queued"
+			}
+		}
+		body := string(d.Body)
+		if len(body) > 256<<10 {
+			body = body[:256<<10]
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO hubbot_deliveries (key, scope, action, repo, outcome, reason, body, received_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, d.Key, d.Scope, d.Action, d.Repo, outcome, reason, body, now.UnixMilli()); err != nil {
+			return nil, fmt.Errorf("record delivery: %w", err)
+		}
+		results[i] = Recorded{Outcome: outcome, Reason: reason, Jobs: ids}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("record delivery: %w", err)
+	}
+	q.cancelRiverJobs(cancelRunning)
+	return results, nil
+}
+
+// dedupeWindow is how long a delivery key or job key counts as seen.
+const dedupeWindow = 24 * time.Hour
+
+func (q *Queue) recentDelivery(ctx context.Context, tx *sql.Tx, key string, now time.Time) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM hubbot_deliveries WHERE key = $1 AND outcome = $2 AND received_at > $3`,
+		key, OutcomeQueued, now.Add(-dedupeWindow).UnixMilli()).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("look up delivery: %w", err)
+	}
+	return n > 0, nil
+}
+
+// Enqueue creates jobs outside of a delivery (schedules, recovery, commands,
+// retries). Work already queued in the last day is not queued again.
+func (q *Queue) Enqueue(ctx context.Context, origin string, specs []Spec) ([]int64, error) {
+	return q.enqueue(ctx, origin, specs, true)
+}
+
+// enqueue creates jobs in their own transaction.
+func (q *Queue) enqueue(ctx context.Context, origin string, specs []Spec, dedupe bool) ([]int64, error) {
+	tx, err := q.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	ids, cancel, err := q.enqueueTx(ctx, tx, origin, specs, q.now(), dedupe)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	q.cancelRiverJobs(cancel)
+	return ids, nil
+}
+
+// enqueueTx inserts jobs and their River jobs in tx, supersedes older work
+// for the same ref and action, and returns the new ids and the River ids of
+// running jobs to cancel once the transaction is committed.
+func (q *Queue) enqueueTx(ctx context.Context, tx *sql.Tx, origin string, specs []Spec, now time.Time, dedupe bool) (ids, cancelRunning []int64, err error) {
+	for _, s := range specs {
+		key := s.DedupeKey()
+		if dedupe {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM hubbot_jobs WHERE dedupe_key = $1 AND created_at > $2`,
+				key, now.Add(-dedupeWindow).UnixMilli()).Scan(&n); err != nil {
+				return nil, nil, fmt.Errorf("look up job: %w", err)
+			}
+			if n > 0 {
+				continue
+			}
+		}
+		specJSON, err := json.Marshal(s)
+		if err != nil {
+			return nil, nil, err
+		}
+		var id int64
+		err = tx.QueryRowContext(ctx, `INSERT INTO hubbot_jobs (delivery_key, dedupe_key, kind, action, repo, ref, sha, target, spec, state, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+			origin, key, string(s.Kind), s.Action, s.Repo.String(), s.Ref, s.SHA, targetKey(s), string(specJSON), StateQueued, now.UnixMilli()).Scan(&id)
+		if err != nil {
+			return nil, nil, fmt.Errorf("insert job: %w", err)
+		}
+		q.observe(s.Action, "", StateQueued)
+		if s.Kind == KindRun {
+			running, err := q.supersedeTx(ctx, tx, s, id)
+			if err != nil {
+				return nil, nil, err
+			}
+			cancelRunning = append(cancelRunning, running...)
+		}
+		params := []river.InsertManyParams{{Args: runArgs{JobID: id}, InsertOpts: &river.InsertOpts{Queue: queueRun}}}
+		if s.Kind == KindRun && prNum(s) > 0 {
+			// Show "queued" on the pull request at once.
+			params = append(params, river.InsertManyParams{Args: reportArgs{JobID: id}, InsertOpts: &river.InsertOpts{Queue: queueReports}})
+		}
+		res, err := q.river.InsertManyTx(ctx, tx, params)
+		if err != nil {
+			return nil, nil, fmt.Errorf("enqueue job: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE hubbot_jobs SET river_id = $1 WHERE id = $2`, res[0].Job.ID, id); err != nil {
+			return nil, nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, cancelRunning, nil
+}
+
+// supersedeTx marks older queued or running jobs for the same repo, ref and
+// action as superseded by newID. Queued ones are skipped at once; running
+// ones are returned so their River jobs get cancelled.
+func (q *Queue) supersedeTx(ctx context.Context, tx *sql.Tx, s Spec, newID int64) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, state, river_id, sha FROM hubbot_jobs
+		WHERE repo = $1 AND ref = $2 AND action = $3 AND kind = $4 AND id < $5 AND state IN ($6, $7)`,
+		s.Repo.String(), s.Ref, s.Action, string(KindRun), newID, StateQueued, StateRunning)
+	if err != nil {
+		return nil, fmt.Errorf("find superseded jobs: %w", err)
+	}
+	type old struct {
+		id, riverID int64
+		state, sha  string
+	}
+	var olds []old
+	for rows.Next() {
+		var o old
+		if err := rows.Scan(&o.id, &o.state, &o.riverID, &o.sha); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		olds = append(olds, o)
+	}
+	rows.Close()
+	var cancel []int64
+	for _, o := range olds {
+		if o.sha == s.SHA {
+			continue // the same revision again (a command re-run): not superseded
+		}
+		if o.state == StateQueued {
+			if _, err := tx.ExecContext(ctx, `UPDATE hubbot_jobs SET state = $1, superseded_by = $2, conclusion = $3, summary = $4, finished_at = $5 WHERE id = $6`,
+				StateSkipped, newID, "superseded", fmt.Sprintf("superseded by %s", shortSHA(s.SHA)), q.now().UnixMilli(), o.id); err != nil {
+				return nil, err
+			}
+			q.observe(s.Action, StateQueued, StateSkipped)
+			if _, err := q.river.JobCancelTx(ctx, tx, o.riverID); err != nil && !errors.Is(err, river.ErrNotFound) {
+				return nil, fmt.Errorf("cancel superseded job: %w", err)
+			}
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE hubbot_jobs SET superseded_by = $1 WHERE id = $2`, newID, o.id); err != nil {
+			return nil, err
+		}
+		cancel = append(cancel, o.riverID)
+	}
+	return cancel, nil
+}
+
+// cancelRiverJobs asks River to cancel running jobs; their handler sees its
+// context cancelled and records why.
+func (q *Queue) cancelRiverJobs(ids []int64) {
+	for _, id := range ids {
+		// Cancel the local context first: River's notification may take a poll.
+		q.cancelLocal(id)
+		if _, err := q.river.JobCancel(context.Background(), id); err != nil && !errors.Is(err, river.ErrNotFound) {
+			q.log.Warn("cancel superseded job", "river_id", id, "error", err)
+		}
+	}
+}
+
+func shortSHA(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
+
+func (q *Queue) observe(action, from, to string) {
+	if q.opts.Observe != nil {
+		q.opts.Observe(action, from, to)
+	}
+}

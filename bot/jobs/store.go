@@ -1,0 +1,215 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+const jobColumns = `id, delivery_key, spec, state, conclusion, summary, details, attempt, superseded_by, retry_of,
+	created_at, started_at, finished_at, log`
+
+func scanJob(row interface{ Scan(...any) error }) (*Job, error) {
+	var j Job
+	var spec string
+	var created, started, finished int64
+	if err := row.Scan(&j.ID, &j.DeliveryKey, &spec, &j.State, &j.Conclusion, &j.Summary, &j.Details, &j.Attempt,
+		&j.SupersededBy, &j.RetryOf, &created, &started, &finished, &j.Log); err != nil {
+		return nil, err
+	}
+	var err error
+	if j.Spec, err = decodeSpec(spec); err != nil {
+		return nil, fmt.Errorf("job %d: bad spec: %w", j.ID, err)
+	}
+	j.CreatedAt = time.UnixMilli(created).UTC()
+	if started > 0 {
+		j.StartedAt = time.UnixMilli(started).UTC()
+	}
+	if finished > 0 {
+		j.FinishedAt = time.UnixMilli(finished).UTC()
+	}
+	return &j, nil
+}
+
+// Job returns a job with its log (the live log while it runs here).
+func (q *Queue) Job(ctx context.Context, id int64) (*Job, error) {
+	j, err := scanJob(q.db.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM hubbot_jobs WHERE id = $1`, id))
+	if err != nil {
+		return nil, err
+	}
+	q.runningMu.Lock()
+	live := q.running[id]
+	q.runningMu.Unlock()
+	if live != nil {
+		j.Log = live.String()
+	}
+	return j, nil
+}
+
+// JobFilter selects jobs to list.
+type JobFilter struct {
+	Repo   string // "ns/name" as Repo.String() renders it
+	State  string
+	Action string
+	Limit  int
+}
+
+// Jobs lists jobs, newest first, without their logs.
+func (q *Queue) Jobs(ctx context.Context, f JobFilter) ([]*Job, error) {
+	var where []string
+	var args []any
+	add := func(col, v string) {
+		if v != "" {
+			args = append(args, v)
+			where = append(where, fmt.Sprintf("%s = $%d", col, len(args)))
+		}
+	}
+	add("repo", f.Repo)
+	add("state", f.State)
+	add("action", f.Action)
+	query := `SELECT ` + strings.Replace(jobColumns, "log", "''", 1) + ` FROM hubbot_jobs`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	query += fmt.Sprintf(" ORDER BY id DESC LIMIT %d", f.Limit)
+	rows, err := q.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+// LatestJob returns the newest job of an action for the same report target
+// (pull request, or branch or tag) as s, which is what its sticky report shows.
+func (q *Queue) LatestJob(ctx context.Context, s Spec) (*Job, error) {
+	return scanJob(q.db.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM hubbot_jobs
+		WHERE repo = $1 AND target = $2 AND action = $3 AND kind = $4 ORDER BY id DESC LIMIT 1`,
+		s.Repo.String(), targetKey(s), s.Action, string(KindRun)))
+}
+
+// Deliveries lists recorded deliveries, newest first.
+func (q *Queue) Deliveries(ctx context.Context, limit int) ([]DeliveryRecord, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	rows, err := q.db.QueryContext(ctx, fmt.Sprintf(`SELECT id, key, scope, action, repo, outcome, reason, received_at
+		FROM hubbot_deliveries ORDER BY id DESC LIMIT %d`, limit))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []DeliveryRecord
+	for rows.Next() {
+		var d DeliveryRecord
+		var at int64
+		if err := rows.Scan(&d.ID, &d.Key, &d.Scope, &d.Action, &d.Repo, &d.Outcome, &d.Reason, &at); err != nil {
+			return nil, err
+		}
+		d.ReceivedAt = time.UnixMilli(at).UTC()
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// ErrNotRetryable is returned for a job that is still queued or running.
+var ErrNotRetryable = errors.New("the job has not finished")
+
+// Retry queues a finished job's work again, as a new job, and returns its id.
+func (q *Queue) Retry(ctx context.Context, id int64) (int64, error) {
+	job, err := q.Job(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	if !Terminal(job.State) {
+		return 0, ErrNotRetryable
+	}
+	spec := job.Spec
+	spec.Trigger = TriggerRetry
+	ids, err := q.enqueue(ctx, fmt.Sprintf("retry:%d", id), []Spec{spec}, false)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := q.db.ExecContext(ctx, `UPDATE hubbot_jobs SET retry_of = $1 WHERE id = $2`, id, ids[0]); err != nil {
+		return 0, err
+	}
+	return ids[0], nil
+}
+
+// RecordBotCommit remembers a commit the bot made, so the webhook it causes
+// is not taken for someone else's push.
+func (q *Queue) RecordBotCommit(ctx context.Context, repo, sha string) error {
+	_, err := q.db.ExecContext(ctx, `INSERT INTO hubbot_bot_commits (repo, sha, created_at) VALUES ($1, $2, $3)
+		ON CONFLICT (repo, sha) DO NOTHING`, repo, sha, q.now().UnixMilli())
+	return err
+}
+
+// IsBotCommit reports whether the bot made this commit.
+func (q *Queue) IsBotCommit(ctx context.Context, repo, sha string) (bool, error) {
+	var n int
+	err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM hubbot_bot_commits WHERE repo = $1 AND sha = $2`, repo, sha).Scan(&n)
+	return n > 0, err
+}
+
+// Processed reports whether any job already ran, or waits to run, an action
+// on this revision of a ref.
+func (q *Queue) Processed(ctx context.Context, s Spec) (bool, error) {
+	var n int
+	err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM hubbot_jobs WHERE repo = $1 AND ref = $2 AND sha = $3 AND action = $4 AND kind = $5`,
+		s.Repo.String(), s.Ref, s.SHA, s.Action, string(KindRun)).Scan(&n)
+	return n > 0, err
+}
+
+// ReportLocation is where an action's report lives on the Hub.
+type ReportLocation struct {
+	Discussion  int
+	CommentID   string
+	Fingerprint string
+	Status      string // open or closed, for branch discussions
+}
+
+// ReportLocation returns the remembered location of a report, or nil.
+func (q *Queue) ReportLocation(ctx context.Context, s Spec) (*ReportLocation, error) {
+	var l ReportLocation
+	err := q.db.QueryRowContext(ctx, `SELECT discussion, comment_id, fingerprint, status FROM hubbot_reports
+		WHERE repo = $1 AND target = $2 AND action = $3`, s.Repo.String(), targetKey(s), s.Action).
+		Scan(&l.Discussion, &l.CommentID, &l.Fingerprint, &l.Status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return &l, err
+}
+
+// SaveReportLocation remembers where a report lives.
+func (q *Queue) SaveReportLocation(ctx context.Context, s Spec, l ReportLocation) error {
+	_, err := q.db.ExecContext(ctx, `INSERT INTO hubbot_reports (repo, target, action, discussion, comment_id, fingerprint, status)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (repo, target, action) DO UPDATE SET discussion = excluded.discussion, comment_id = excluded.comment_id,
+		fingerprint = excluded.fingerprint, status = excluded.status`,
+		s.Repo.String(), targetKey(s), s.Action, l.Discussion, l.CommentID, l.Fingerprint, l.Status)
+	return err
+}
+
+// QueueDepth counts jobs waiting to run.
+func (q *Queue) QueueDepth(ctx context.Context) (int, error) {
+	var n int
+	err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM hubbot_jobs WHERE state = $1`, StateQueued).Scan(&n)
+	return n, err
+}
+
+// Ready reports whether the database answers.
+func (q *Queue) Ready(ctx context.Context) error { return q.db.PingContext(ctx) }

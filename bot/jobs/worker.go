@@ -1,0 +1,285 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+)
+
+// runArgs is the River job of any hubbot job.
+type runArgs struct {
+	JobID int64 `json:"job_id"`
+}
+
+func (runArgs) Kind() string { return "hubbot_job" }
+
+// reportArgs asks for a job's state to be shown on the Hub.
+type reportArgs struct {
+	JobID int64 `json:"job_id"`
+}
+
+func (reportArgs) Kind() string { return "hubbot_report" }
+
+// TemporaryError marks an error worth retrying later (the Hub answered 5xx
+// or 429, the network failed). Handlers wrap such errors with Temporary.
+type TemporaryError struct{ Err error }
+
+func (e *TemporaryError) Error() string { return e.Err.Error() }
+func (e *TemporaryError) Unwrap() error { return e.Err }
+
+// Temporary marks err as worth retrying.
+func Temporary(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &TemporaryError{Err: err}
+}
+
+// lockBusyRetry is how soon a job waiting for its repo and ref runs again.
+const lockBusyRetry = time.Second
+
+type runWorker struct {
+	river.WorkerDefaults[runArgs]
+	q *Queue
+}
+
+// Timeout disables River's timeout: each job has its own, set by its handler.
+func (w *runWorker) Timeout(*river.Job[runArgs]) time.Duration { return -1 }
+
+func (w *runWorker) Work(ctx context.Context, rj *river.Job[runArgs]) error {
+	q := w.q
+	job, err := q.Job(ctx, rj.Args.JobID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // deleted: nothing to do
+	}
+	if err != nil {
+		return err
+	}
+	if Terminal(job.State) {
+		return nil
+	}
+	if job.SupersededBy != 0 {
+		return q.finish(ctx, job, Outcome{State: StateSkipped, Conclusion: "superseded", Summary: "superseded by a newer push"}, nil)
+	}
+	var handler func(context.Context, *Job, *Log) (Outcome, error)
+	switch job.Spec.Kind {
+	case KindRun:
+		handler = q.opts.Handlers.Run
+	case KindCommand:
+		handler = q.opts.Handlers.Command
+	case KindReply:
+		handler = q.opts.Handlers.Reply
+	}
+	if handler == nil {
+		return q.finish(ctx, job, Outcome{State: StateFailed, Summary: fmt.Sprintf("no handler for %s jobs", job.Spec.Kind)}, nil)
+	}
+	if job.Spec.Kind == KindRun {
+		got, err := q.lock(ctx, lockKey(job.Spec), job.ID, 2*time.Hour)
+		if err != nil {
+			return err
+		}
+		if !got {
+			return river.JobSnooze(lockBusyRetry)
+		}
+		defer q.unlock(context.WithoutCancel(ctx), lockKey(job.Spec), job.ID)
+	}
+
+	jctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	log := newLog(job.ID, q.log)
+	log.write(job.Log) // earlier attempts
+	q.runningMu.Lock()
+	q.running[job.ID] = log
+	q.cancels[rj.ID] = cancel
+	q.runningMu.Unlock()
+	defer func() {
+		q.runningMu.Lock()
+		delete(q.running, job.ID)
+		delete(q.cancels, rj.ID)
+		q.runningMu.Unlock()
+	}()
+	if job.Attempt > 0 {
+		log.Printf("attempt %d", job.Attempt+1)
+	}
+	if _, err := q.db.ExecContext(ctx, `UPDATE hubbot_jobs SET state = $1, attempt = attempt + 1, started_at = $2 WHERE id = $3`,
+		StateRunning, q.now().UnixMilli(), job.ID); err != nil {
+		return err
+	}
+	q.observe(job.Spec.Action, StateQueued, StateRunning)
+	job.State = StateRunning
+
+	outcome, herr := safeCall(jctx, handler, job, log)
+	if herr == nil {
+		return q.finish(context.WithoutCancel(ctx), job, outcome, log)
+	}
+
+	bg := context.WithoutCancel(ctx)
+	if jctx.Err() != nil && errors.Is(herr, context.Canceled) || errors.Is(jctx.Err(), context.Canceled) {
+		fresh, err := q.Job(bg, job.ID)
+		switch {
+		case err == nil && fresh.SupersededBy != 0:
+			log.Printf("superseded by job %d", fresh.SupersededBy)
+			return q.finish(bg, job, Outcome{State: StateSkipped, Conclusion: "superseded", Summary: "superseded by a newer push"}, log)
+		case q.shuttingDown():
+			log.Printf("interrupted by shutdown; it runs again after the restart")
+			q.requeue(bg, job, log)
+			return herr // River keeps it for a retry
+		default:
+			log.Printf("cancelled")
+			return q.finishCancel(bg, job, log, herr)
+		}
+	}
+	var temp *TemporaryError
+	if errors.As(herr, &temp) && rj.Attempt < rj.MaxAttempts {
+		log.Printf("temporary error, will retry: %v", herr)
+		q.requeue(bg, job, log)
+		return herr
+	}
+	log.Printf("error: %v", herr)
+	return q.finish(bg, job, Outcome{State: StateFailed, Conclusion: "error", Summary: oneLineError(herr)}, log)
+}
+
+func (q *Queue) finishCancel(ctx context.Context, job *Job, log *Log, cause error) error {
+	if err := q.finish(ctx, job, Outcome{State: StateCancelled, Conclusion: "cancelled", Summary: "cancelled"}, log); err != nil {
+		return err
+	}
+	return river.JobCancel(cause)
+}
+
+// safeCall runs a handler, turning a panic into an error so one bad job
+// cannot take the process down.
+func safeCall(ctx context.Context, h func(context.Context, *Job, *Log) (Outcome, error), job *Job, log *Log) (out Outcome, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return h(ctx, job, log)
+}
+
+func (q *Queue) shuttingDown() bool {
+	select {
+	case <-q.shutdown:
+		return true
+	default:
+		return false
+	}
+}
+
+// requeue records that a job goes back to the queue for another attempt.
+func (q *Queue) requeue(ctx context.Context, job *Job, log *Log) {
+	if _, err := q.db.ExecContext(ctx, `UPDATE hubbot_jobs SET state = $1, log = $2 WHERE id = $3`, StateQueued, log.String(), job.ID); err != nil {
+		q.log.Error("requeue job", "job_id", job.ID, "error", err)
+	}
+	q.observe(job.Spec.Action, StateRunning, StateQueued)
+}
+
+// finish records a job's end.
+func (q *Queue) finish(ctx context.Context, job *Job, o Outcome, log *Log) error {
+	if !Terminal(o.State) {
+		o.State = StateFailed
+	}
+	logText := job.Log
+	if log != nil {
+		logText = log.String()
+	}
+	if _, err := q.db.ExecContext(ctx, `UPDATE hubbot_jobs SET state = $1, conclusion = $2, summary = $3, details = $4,
+		fingerprint = $5, finished_at = $6, log = $7 WHERE id = $8`,
+		o.State, o.Conclusion, o.Summary, o.Details, o.Fingerprint, q.now().UnixMilli(), logText, job.ID); err != nil {
+		return fmt.Errorf("record end of job %d: %w", job.ID, err)
+	}
+	q.observe(job.Spec.Action, job.State, o.State)
+	return nil
+}
+
+type reportWorker struct {
+	river.WorkerDefaults[reportArgs]
+	q *Queue
+}
+
+func (w *reportWorker) Timeout(*river.Job[reportArgs]) time.Duration { return 2 * time.Minute }
+
+func (w *reportWorker) Work(ctx context.Context, rj *river.Job[reportArgs]) error {
+	if w.q.opts.Handlers.Report == nil {
+		return nil
+	}
+	job, err := w.q.Job(ctx, rj.Args.JobID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return w.q.opts.Handlers.Report(ctx, job)
+}
+
+// cancelLocal cancels the context of a job running in this process.
+func (q *Queue) cancelLocal(riverID int64) {
+	q.runningMu.Lock()
+	cancel := q.cancels[riverID]
+	q.runningMu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+// lockKey serialises jobs of the same repo and ref.
+func lockKey(s Spec) string { return "ref:" + s.Repo.String() + ":" + s.Ref }
+
+// Lock takes a named lease for a job, shared by every replica through the
+// database; an expired lease can be taken over. It reports whether the lock
+// is now held.
+func (q *Queue) Lock(ctx context.Context, key string, jobID int64, ttl time.Duration) (bool, error) {
+	return q.lock(ctx, key, jobID, ttl)
+}
+
+// Unlock releases a lease held by jobID.
+func (q *Queue) Unlock(ctx context.Context, key string, jobID int64) { q.unlock(ctx, key, jobID) }
+
+func (q *Queue) lock(ctx context.Context, key string, jobID int64, ttl time.Duration) (bool, error) {
+	now := q.now()
+	_, err := q.db.ExecContext(ctx, `INSERT INTO hubbot_locks (key, job_id, expires_at) VALUES ($1, $2, $3)
+		ON CONFLICT (key) DO UPDATE SET job_id = excluded.job_id, expires_at = excluded.expires_at
+		WHERE hubbot_locks.expires_at < $4 OR hubbot_locks.job_id = excluded.job_id`,
+		key, jobID, now.Add(ttl).UnixMilli(), now.UnixMilli())
+	if err != nil {
+		return false, fmt.Errorf("lock %s: %w", key, err)
+	}
+	var holder int64
+	if err := q.db.QueryRowContext(ctx, `SELECT job_id FROM hubbot_locks WHERE key = $1`, key).Scan(&holder); err != nil {
+		return false, fmt.Errorf("lock %s: %w", key, err)
+	}
+	return holder == jobID, nil
+}
+
+func (q *Queue) unlock(ctx context.Context, key string, jobID int64) {
+	if _, err := q.db.ExecContext(ctx, `DELETE FROM hubbot_locks WHERE key = $1 AND job_id = $2`, key, jobID); err != nil {
+		q.log.Warn("unlock", "key", key, "error", err)
+	}
+}
+
+func oneLineError(err error) string {
+	s := err.Error()
+	for i, c := range s {
+		if c == '\n' {
+			s = s[:i]
+			break
+		}
+	}
+	if len(s) > 500 {
+		s = s[:500] + "…"
+	}
+	return s
+}
+
+// decodeSpec reads a stored spec.
+func decodeSpec(s string) (Spec, error) {
+	var spec Spec
+	err := json.Unmarshal([]byte(s), &spec)
+	return spec, err
+}

@@ -1,0 +1,192 @@
+// Package report renders what hubbot posts on the Hub: the sticky comment of
+// a pull request and the description of a branch's report discussion. Each
+// carries a hidden marker so the bot finds it again and edits it in place
+// (queued -> running -> result) instead of posting anew, and is cut to the
+// Hub's comment size keeping the end of the details, where the useful part
+// of a log usually is.
+package report
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// MaxSize is the largest comment the Hub accepts, in characters.
+const MaxSize = 65536
+
+// State is what a report shows.
+type State string
+
+// States of a report.
+const (
+	Queued    State = "queued"
+	Running   State = "running"
+	Success   State = "success"
+	Failure   State = "failure"
+	Neutral   State = "neutral"
+	Skipped   State = "skipped"
+	Errored   State = "error"
+	Cancelled State = "cancelled"
+)
+
+// Final reports whether the state is a result.
+func (s State) Final() bool { return s != Queued && s != Running }
+
+var icons = map[State]string{
+	Queued: "⏳", Running: "🔄", Success: "✅", Failure: "❌", Neutral: "ℹ️",
+	Skipped: "⏭️", Errored: "⚠️", Cancelled: "🚫",
+}
+
+// Report is one rendering of an action's outcome for one revision.
+type Report struct {
+	Action  string
+	Ref     string // refs/heads/main, refs/pr/3, ...
+	SHA     string
+	State   State
+	Summary string // one line of markdown
+	Details string // markdown, shown collapsed
+	LogURL  string // link to the full job log; empty when there is no public URL
+	Updated time.Time
+	Prefix  string // the command prefix, never started a line with in bot output
+}
+
+// Marker is the hidden marker of the sticky report of an action in a pull request.
+func Marker(action string) string { return "<!-- hubbot:report:" + action + " -->" }
+
+// BranchMarker is the hidden marker of the report discussion of an action on
+// a branch or tag.
+func BranchMarker(action, ref string) string {
+	return "<!-- hubbot:report:" + action + ":" + ref + " -->"
+}
+
+// Title is the title of a branch's report discussion.
+func Title(action, ref string) string {
+	if ref == "refs/heads/main" || ref == "" {
+		return "hubbot: " + action
+	}
+	return fmt.Sprintf("hubbot: %s on %s", action, strings.TrimPrefix(strings.TrimPrefix(ref, "refs/heads/"), "refs/"))
+}
+
+// Render returns the markdown body with the given marker first. The result
+// never exceeds MaxSize.
+func Render(marker string, r Report) string {
+	var head strings.Builder
+	head.WriteString(marker + "\n")
+	icon := icons[r.State]
+	summary := oneLine(r.Summary)
+	if summary == "" {
+		summary = defaultSummary(r.State)
+	}
+	fmt.Fprintf(&head, "### %s %s: %s\n\n", icon, escapeInline(r.Action), summary)
+	var meta []string
+	if r.SHA != "" {
+		meta = append(meta, "`"+short(r.SHA)+"`")
+	}
+	if r.Ref != "" {
+		meta = append(meta, "`"+strings.ReplaceAll(r.Ref, "`", "")+"`")
+	}
+	if r.LogURL != "" {
+		meta = append(meta, "[full log]("+r.LogURL+")")
+	}
+	if !r.Updated.IsZero() {
+		meta = append(meta, "updated "+r.Updated.UTC().Format("2006-01-02 15:04 UTC"))
+	}
+	fmt.Fprintf(&head, "<sub>hubbot · %s</sub>\n", strings.Join(meta, " · "))
+
+	details := strings.TrimSpace(r.Details)
+	if details == "" {
+		return Sanitize(head.String(), r.Prefix)
+	}
+	const open, close = "\n<details><summary>Details</summary>\n\n", "\n\n</details>\n"
+	room := MaxSize - len([]rune(head.String())) - len([]rune(open)) - len([]rune(close)) - 300
+	details = Tail(details, room, r.LogURL)
+	return Sanitize(head.String()+open+details+close, r.Prefix)
+}
+
+// Tail keeps the end of md within max characters, re-opening a code fence
+// the cut fell into, and says how much was cut and where the full log is.
+func Tail(md string, max int, logURL string) string {
+	runes := []rune(md)
+	if len(runes) <= max {
+		return md
+	}
+	note := fmt.Sprintf("_… %d characters cut; ", len(runes)-max)
+	if logURL != "" {
+		note += "the [full log](" + logURL + ") has everything._\n\n"
+	} else {
+		note += "the job log has everything._\n\n"
+	}
+	keep := max - len([]rune(note)) - 8
+	if keep < 0 {
+		keep = 0
+	}
+	cut, rest := string(runes[:len(runes)-keep]), string(runes[len(runes)-keep:])
+	// Start the kept part at a line boundary when one is near.
+	if i := strings.IndexByte(rest, '\n'); i >= 0 && i < 200 {
+		cut, rest = cut+rest[:i+1], rest[i+1:]
+	}
+	if strings.Count(cut, "```")%2 == 1 {
+		rest = "```\n" + rest
+	}
+	return note + rest
+}
+
+// Sanitize makes sure no line of bot output starts with the command prefix
+// (or a mention), so that the bot's own comments can never read as a command,
+// to itself or to another bot.
+func Sanitize(md, prefix string) string {
+	lines := strings.Split(md, "\n")
+	for i, line := range lines {
+		trimmed := strings.TrimLeft(line, " \t>*-+0123456789.)")
+		if (prefix != "" && strings.HasPrefix(strings.ToLower(trimmed), strings.ToLower(prefix))) || strings.HasPrefix(trimmed, "@") {
+			indent := len(line) - len(trimmed)
+			lines[i] = line[:indent] + "\\" + trimmed
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+var markdownSpecial = regexp.MustCompile("([\\\\`*_\\[\\]<>|#])")
+
+// escapeInline escapes markdown in short untrusted text shown inline.
+func escapeInline(s string) string { return markdownSpecial.ReplaceAllString(s, `\$1`) }
+
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = strings.TrimSpace(s[:i])
+	}
+	if r := []rune(s); len(r) > 300 {
+		s = string(r[:300]) + "…"
+	}
+	return s
+}
+
+func defaultSummary(s State) string {
+	switch s {
+	case Queued:
+		return "queued"
+	case Running:
+		return "running"
+	case Success:
+		return "passed"
+	case Failure:
+		return "failed"
+	case Skipped:
+		return "skipped"
+	case Cancelled:
+		return "cancelled"
+	case Errored:
+		return "could not run"
+	}
+	return "done"
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
