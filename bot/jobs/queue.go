@@ -75,7 +75,7 @@ type Queue struct {
 	runningMu sync.Mutex
 	running   map[int64]*Log               // logs of jobs running in this process, by job id
 	cancels   map[int64]context.CancelFunc // their contexts, by River job id
-	shutdown  chan struct{}  // closed when running jobs are being cancelled for shutdown
+	shutdown  chan struct{}                // closed when running jobs are being cancelled for shutdown
 }
 
 // New opens the store, runs migrations and prepares River. Call Start to
