@@ -210,7 +210,7 @@ func (s *Server) handleListDiscussions(w http.ResponseWriter, r *http.Request, r
 			matched = append(matched, d)
 		}
 	}
-	size := s.discussionPageSize
+	size := s.opts.DiscussionsPageSize
 	start := page * size
 	items := []map[string]any{}
 	for _, d := range matched[min(start, len(matched)):min(start+size, len(matched))] {

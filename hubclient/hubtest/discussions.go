@@ -279,6 +279,7 @@ func (s *Server) createDiscussion(ctx context.Context, rp *repo, p principal, ti
 	if isPR {
 		ref := fmt.Sprintf("refs/pr/%d", d.num)
 		if err := s.git.updateRef(ctx, rp.gitDir, ref, head, zeroSHA); err != nil {
+			s.dropLastDiscussion(rp, d)
 			return nil, fmt.Errorf("create %s: %w", ref, err)
 		}
 	}
@@ -321,12 +322,24 @@ func (s *Server) createPRFromCommit(ctx context.Context, rp *repo, p principal, 
 	s.mu.Unlock()
 	ref := fmt.Sprintf("refs/pr/%d", d.num)
 	if err := s.git.updateRef(ctx, rp.gitDir, ref, sha, zeroSHA); err != nil {
+		s.dropLastDiscussion(rp, d)
 		return nil, "", fmt.Errorf("create %s: %w", ref, err)
 	}
 	s.touch(rp, now)
 	s.emitDiscussion(ctx, rp, d, "create", first)
 	s.emitRefUpdates(ctx, rp, []refUpdate{{ref: ref, newSHA: sha}})
 	return d, sha, nil
+}
+
+// dropLastDiscussion undoes newDiscussionLocked when the ref of a new pull
+// request could not be created, so that nothing is left half-made. Callers
+// hold rp.writeMu, under which discussions are appended.
+func (s *Server) dropLastDiscussion(rp *repo, d *discussion) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := len(rp.discussions); n > 0 && rp.discussions[n-1] == d {
+		rp.discussions = rp.discussions[:n-1]
+	}
 }
 
 // addCommitEvent records a commit pushed to a pull request. Callers hold

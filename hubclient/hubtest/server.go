@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -68,30 +69,30 @@ type Server struct {
 
 	opts    Options
 	dir     string
-	tempDir bool
+	tempDir bool // dir is ours to remove
 	git     *gitRunner
 	log     *slog.Logger
 	secret  []byte // signs presigned URLs
 
-	hub, cdn           *http.Server
-	hubLn, cdnLn       net.Listener
-	serveWG            sync.WaitGroup
-	closeOnce          sync.Once
-	baseCtx            context.Context
-	cancelBase         context.CancelFunc
-	hooks              *webhookHub
-	rec                *recorder
-	faults             *faultSet
-	uploads            *uploadSet
-	ids                *idSource
-	mu                 sync.Mutex          // guards the fields below
-	users              map[string]*user    // by name
-	tokens             map[string]*token   // by token string
-	orgs               map[string]*org     // by name
-	repos              map[string]*repo    // by key (type + "/" + name)
-	repoOrder          []*repo             // creation order, for lists
-	namespaces         map[string]struct{} // user and org names
-	discussionPageSize int
+	hub, cdn   *http.Server
+	serveWG    sync.WaitGroup
+	closeOnce  sync.Once
+	baseCtx    context.Context // cancelled by Close
+	cancelBase context.CancelFunc
+
+	hooks   *webhookHub
+	rec     *recorder
+	faults  *faultSet
+	uploads *uploadSet
+	ids     *idSource
+
+	mu         sync.Mutex          // guards the fields below and the in-memory state of repos
+	users      map[string]*user    // by name
+	tokens     map[string]*token   // by token string
+	orgs       map[string]*org     // by name
+	repos      map[string]*repo    // by repoKey
+	repoOrder  []*repo             // creation order, for lists
+	namespaces map[string]struct{} // user and org names
 }
 
 // NewServer starts a Server with default options on loopback ports, like
@@ -135,14 +136,13 @@ func New(opts Options) (*Server, error) {
 	}
 
 	s := &Server{
-		opts:               opts,
-		log:                log,
-		users:              map[string]*user{},
-		tokens:             map[string]*token{},
-		orgs:               map[string]*org{},
-		repos:              map[string]*repo{},
-		namespaces:         map[string]struct{}{},
-		discussionPageSize: opts.DiscussionsPageSize,
+		opts:       opts,
+		log:        log,
+		users:      map[string]*user{},
+		tokens:     map[string]*token{},
+		orgs:       map[string]*org{},
+		repos:      map[string]*repo{},
+		namespaces: map[string]struct{}{},
 	}
 	s.ids = newIDSource(opts.Clock)
 	s.secret = make([]byte, 32)
@@ -226,13 +226,20 @@ func (s *Server) listen() error {
 		hubLn.Close()
 		return fmt.Errorf("start fake hub: listen on %s for the cdn: %w", cdnAddr, err)
 	}
-	s.hubLn, s.cdnLn = hubLn, cdnLn
-	s.URL = "http://" + hubLn.Addr().String()
-	s.CDNURL = "http://" + cdnLn.Addr().String()
+	s.URL = "http://" + dialAddr(hubLn.Addr())
+	s.CDNURL = "http://" + dialAddr(cdnLn.Addr())
 
 	baseCtx := func(net.Listener) context.Context { return s.baseCtx }
-	s.hub = &http.Server{Handler: s.middleware(listenerHub, http.HandlerFunc(s.routeHub)), BaseContext: baseCtx}
-	s.cdn = &http.Server{Handler: s.middleware(listenerCDN, http.HandlerFunc(s.routeCDN)), BaseContext: baseCtx}
+	s.hub = &http.Server{
+		Handler:           s.middleware(listenerHub, http.HandlerFunc(s.routeHub)),
+		BaseContext:       baseCtx,
+		ReadHeaderTimeout: 30 * time.Second,
+	}
+	s.cdn = &http.Server{
+		Handler:           s.middleware(listenerCDN, http.HandlerFunc(s.routeCDN)),
+		BaseContext:       baseCtx,
+		ReadHeaderTimeout: 30 * time.Second,
+	}
 	for _, p := range []struct {
 		srv *http.Server
 		ln  net.Listener
@@ -246,6 +253,17 @@ func (s *Server) listen() error {
 		}()
 	}
 	return nil
+}
+
+// dialAddr is an address clients can dial: a listener on all interfaces
+// (":7860") is reached on loopback.
+func dialAddr(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return addr.String()
+	}
+	// Go's wildcard listeners are dual-stack, so IPv4 loopback reaches them.
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))
 }
 
 // Close stops both listeners, cancels pending webhook deliveries, and removes

@@ -176,3 +176,13 @@ func TestHelpers(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, w.weights, data)
 }
+
+func TestListenOnAllInterfaces(t *testing.T) {
+	srv, err := hubtest.New(hubtest.Options{Addr: ":0", CDNAddr: "0.0.0.0:0"})
+	require.NoError(t, err)
+	t.Cleanup(srv.Close)
+	assert.Regexp(t, `^http://127\.0\.0\.1:\d+$`, srv.URL)
+	assert.Regexp(t, `^http://127\.0\.0\.1:\d+$`, srv.CDNURL)
+	resp := call(t, http.MethodGet, srv.URL+"/api/models", "", nil)
+	assert.Equal(t, http.StatusOK, resp.status)
+}
