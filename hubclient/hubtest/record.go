@@ -41,19 +41,23 @@ type Request struct {
 	Time    time.Time
 }
 
+// recorder keeps the requests. A request is recorded when it arrives and
+// completed as it is answered: its status is set before the first byte of
+// the answer leaves, so a client that got an answer always finds it in
+// Requests with its status.
 type recorder struct {
 	max     int // body bytes kept per request
 	maxReqs int // requests kept per listener; 0: all
 	mu      sync.Mutex
-	hub     []Request
-	cdn     []Request
+	hub     []*Request
+	cdn     []*Request
 }
 
 func newRecorder(maxBody, maxReqs int) *recorder {
 	return &recorder{max: maxBody, maxReqs: maxReqs}
 }
 
-func (rc *recorder) add(req Request) {
+func (rc *recorder) add(req *Request) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	list := &rc.hub
@@ -62,23 +66,42 @@ func (rc *recorder) add(req Request) {
 	}
 	*list = append(*list, req)
 	if rc.maxReqs > 0 && len(*list) > rc.maxReqs {
-		*list = append([]Request(nil), (*list)[len(*list)-rc.maxReqs:]...)
+		*list = append([]*Request(nil), (*list)[len(*list)-rc.maxReqs:]...)
 	}
+}
+
+// update changes a recorded request under the recorder's lock.
+func (rc *recorder) update(req *Request, f func(*Request)) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	f(req)
+}
+
+func (rc *recorder) list(reqs []*Request) []Request {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	out := make([]Request, len(reqs))
+	for i, r := range reqs {
+		out[i] = *r
+	}
+	return out
 }
 
 // Requests returns every request the Hub listener received, oldest first.
 func (s *Server) Requests() []Request {
 	s.rec.mu.Lock()
-	defer s.rec.mu.Unlock()
-	return append([]Request(nil), s.rec.hub...)
+	hub := s.rec.hub
+	s.rec.mu.Unlock()
+	return s.rec.list(hub)
 }
 
 // CDNRequests returns every request the CDN listener received, oldest first.
 // A request carrying an Authorization header there is a credential leak.
 func (s *Server) CDNRequests() []Request {
 	s.rec.mu.Lock()
-	defer s.rec.mu.Unlock()
-	return append([]Request(nil), s.rec.cdn...)
+	cdn := s.rec.cdn
+	s.rec.mu.Unlock()
+	return s.rec.list(cdn)
 }
 
 // ResetRequests forgets the recorded requests of both listeners.
@@ -116,22 +139,24 @@ func (c *captureBody) snapshot() ([]byte, int64) {
 	return append([]byte(nil), c.kept...), c.n
 }
 
-// statusWriter remembers the status written through it.
+// statusWriter reports the status of an answer before it is sent.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	status   int
+	onStatus func(int)
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
+	if w.status == 0 && code >= 200 {
 		w.status = code
+		w.onStatus(code)
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(p []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.WriteHeader(http.StatusOK)
 	}
 	return w.ResponseWriter.Write(p)
 }
@@ -176,7 +201,7 @@ func (s *Server) middleware(listener string, next http.Handler) http.Handler {
 		}
 		body := &captureBody{rc: r.Body, max: s.rec.max}
 		r.Body = body
-		entry := Request{
+		entry := &Request{
 			Listener:  listener,
 			Method:    r.Method,
 			Path:      r.URL.EscapedPath(),
@@ -187,30 +212,33 @@ func (s *Server) middleware(listener string, next http.Handler) http.Handler {
 			RequestID: reqID,
 			Time:      time.Now(),
 		}
-		defer func() {
-			entry.Body, entry.BodySize = body.snapshot()
-			s.rec.add(entry)
-		}()
+		s.rec.add(entry)
+		complete := func(status int, fault, dropped bool) {
+			kept, n := body.snapshot()
+			s.rec.update(entry, func(e *Request) {
+				if e.Status == 0 {
+					e.Status = status
+				}
+				e.Fault, e.Dropped, e.Body, e.BodySize = fault, dropped, kept, n
+			})
+		}
 
 		if f, ok := s.faults.take(r.Method, entry.Path); ok {
-			entry.Fault = true
 			if f.DropResponse {
 				dw := &discardWriter{header: http.Header{}}
 				next.ServeHTTP(dw, r)
-				entry.Status, entry.Dropped = dw.status, true
+				complete(dw.status, true, true)
 				dropConnection(w)
 				return
 			}
-			entry.Status = f.Status
+			complete(f.Status, true, false)
 			writeFault(w, f)
 			return
 		}
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &statusWriter{ResponseWriter: w, onStatus: func(code int) { complete(code, false, false) }}
 		next.ServeHTTP(sw, r)
-		entry.Status = sw.status
-		if entry.Status == 0 {
-			entry.Status = http.StatusOK
-		}
+		// The status is final; the body may have been read further.
+		complete(http.StatusOK, false, false)
 	})
 }
 

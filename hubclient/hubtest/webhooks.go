@@ -167,7 +167,7 @@ type queuedDelivery struct {
 func newWebhookHub(ctx context.Context, timeout time.Duration, log *slog.Logger) *webhookHub {
 	return &webhookHub{
 		ctx: ctx, timeout: timeout, log: log, changed: make(chan struct{}),
-		client: &http.Client{Timeout: timeout},
+		client: &http.Client{}, // each delivery carries its own deadline
 	}
 }
 
