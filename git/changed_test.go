@@ -2,7 +2,7 @@ package git_test
 
 import (
 	"context"
-	"errors"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -10,73 +10,55 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hubbot/hubbot/git"
 	"github.com/hubbot/hubbot/hubclient"
+	"github.com/hubbot/hubbot/hubclient/hubtest"
 )
 
-// serverComparer answers like the Hub's compare API, from the server's bare
-// repository, and counts its calls.
-type serverComparer struct {
-	srv *gitServer
-	err error
+// countingComparer passes calls to the Hub's compare API and counts them.
+type countingComparer struct {
+	c git.Comparer
 
 	mu    sync.Mutex
 	calls []string
 }
 
-func (c *serverComparer) Compare(ctx context.Context, repo hubclient.Repo, base, head string) ([]hubclient.ChangedFile, error) {
+func (c *countingComparer) Compare(ctx context.Context, repo hubclient.Repo, base, head string) ([]hubclient.ChangedFile, error) {
 	c.mu.Lock()
 	c.calls = append(c.calls, repo.String()+" "+base+".."+head)
 	c.mu.Unlock()
-	if c.err != nil {
-		return nil, c.err
-	}
-	var files []hubclient.ChangedFile
-	for _, p := range c.srv.diffNames(repo.String(), base, head) {
-		files = append(files, hubclient.ChangedFile{Status: "M", Path: p})
-	}
-	return files, nil
+	return c.c.Compare(ctx, repo, base, head)
 }
 
-func (c *serverComparer) Calls() []string {
+func (c *countingComparer) Calls() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]string(nil), c.calls...)
 }
 
 func TestChangedPaths(t *testing.T) {
-	for _, allowSHA := range []bool{false, true} {
-		name := "server refuses ids"
-		if allowSHA {
-			name = "server sends reachable ids"
-		}
-		t.Run(name, func(t *testing.T) {
-			srv := newGitServer(t, serverOptions{allowSHA: allowSHA})
+	for _, policy := range fetchPolicies {
+		t.Run(string(policy), func(t *testing.T) {
+			h := newHub(t)
 			repo := hubclient.Repo{ID: "alice/changes"}
-			srv.createRepo(repo.String(), "")
-			_, pointer := srv.addLFS([]byte("weights v1"))
-			_, pointer2 := srv.addLFS([]byte("weights v2"))
-			base := srv.commit(repo.String(), "refs/heads/main", "", map[string]file{
-				"README.md":         {content: "# v1\n"},
-				"model.safetensors": {content: pointer},
-				"docs/a.md":         {content: "a\n"},
-				"docs/old-name.md":  {content: "renamed\n"},
-				"keep.txt":          {content: "same\n"},
-			})
-			middle := srv.commit(repo.String(), "refs/heads/main", base, map[string]file{
-				"docs/a.md": {content: "a, edited\n"},
-			})
-			head := srv.commit(repo.String(), "refs/heads/main", middle, map[string]file{
-				"README.md":         {content: "# v2\n"},
-				"model.safetensors": {content: pointer2},
-				"docs/a.md":         {deleted: true},
-				"docs/old-name.md":  {deleted: true},
-				"docs/new-name.md":  {content: "renamed\n"},
-				"src/new.py":        {content: "print(1)\n"},
-			})
-			pr := srv.commit(repo.String(), "refs/pr/1", head, map[string]file{
-				"config.json": {content: "{}\n"},
-			})
+			base := h.createRepo(repo, false, map[string]string{
+				"README.md":         "# v1\n",
+				"model.safetensors": "weights v1",
+				"docs/a.md":         "a\n",
+				"docs/old-name.md":  "renamed\n",
+				"keep.txt":          "same\n",
+			}, "*.safetensors")
+			h.setFetchPolicy(repo, policy)
+			middle := h.push(repo, "main", map[string]string{"docs/a.md": "a, edited\n"})
+			head := h.push(repo, "main", map[string]string{
+				"README.md":         "# v2\n",
+				"model.safetensors": "weights v2",
+				"docs/new-name.md":  "renamed\n",
+				"src/new.py":        "print(1)\n",
+			}, "docs/a.md", "docs/old-name.md")
+			pr := h.openPR(repo, map[string]string{"config.json": "{}\n"})
 
+			all := []string{"README.md", "docs/a.md", "docs/new-name.md", "docs/old-name.md", "model.safetensors", "src/new.py"}
 			tests := []struct {
 				name string
 				ref  string
@@ -84,25 +66,34 @@ func TestChangedPaths(t *testing.T) {
 				old  string
 				want []string
 			}{
-				{"one push", "refs/heads/main", head, middle,
-					[]string{"README.md", "docs/a.md", "docs/new-name.md", "docs/old-name.md", "model.safetensors", "src/new.py"}},
-				{"two pushes", "refs/heads/main", head, base,
-					[]string{"README.md", "docs/a.md", "docs/new-name.md", "docs/old-name.md", "model.safetensors", "src/new.py"}},
-				{"pull request against its base", "refs/pr/1", pr, head, []string{"config.json"}},
+				{"one push", "refs/heads/main", head, middle, all},
+				{"two pushes", "refs/heads/main", head, base, all},
+				{"pull request against its base", pr.Ref, pr.SHA, head, []string{"config.json"}},
 				{"same commit", "refs/heads/main", head, head, []string{}},
 				{"new ref", "refs/heads/main", head, "", nil},
 				{"new ref as zeros", "refs/heads/main", head, strings.Repeat("0", 40), nil},
 			}
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
-					co, err := newWorkspaces(t).Checkout(t.Context(), request(srv, repo, tt.ref, tt.sha))
+					co, err := newWorkspaces(t).Checkout(t.Context(), request(h, repo, tt.ref, tt.sha))
 					require.NoError(t, err)
 					defer co.Close()
-					cmp := &serverComparer{srv: srv}
+					cmp := &countingComparer{c: h.client("")}
 					got, err := co.ChangedPaths(t.Context(), tt.old, cmp)
 					require.NoError(t, err)
 					assert.Equal(t, tt.want, got, "nil (unknown) and empty differ")
 					assert.Empty(t, cmp.Calls(), "answered from git")
+
+					if tt.old != "" && strings.Trim(tt.old, "0") != "" {
+						// The Hub's compare API agrees.
+						files, err := h.client("").Compare(t.Context(), repo, tt.old, tt.sha)
+						require.NoError(t, err)
+						fromHub := []string{}
+						for _, f := range files {
+							fromHub = append(fromHub, f.Path)
+						}
+						assert.ElementsMatch(t, tt.want, fromHub)
+					}
 				})
 			}
 		})
@@ -110,21 +101,20 @@ func TestChangedPaths(t *testing.T) {
 }
 
 func TestChangedPathsFallsBackToCompare(t *testing.T) {
-	srv := newGitServer(t, serverOptions{})
+	h := newHub(t)
 	repo := hubclient.Repo{ID: "alice/forced"}
-	srv.createRepo(repo.String(), "")
-	root := srv.commit(repo.String(), "refs/heads/main", "", map[string]file{"a.txt": {content: "a"}})
-	gone := srv.commit(repo.String(), "refs/heads/main", root, map[string]file{"b.txt": {content: "b"}})
+	root := h.createRepo(repo, false, map[string]string{"a.txt": "a"})
+	h.setFetchPolicy(repo, fetchReachable)
+	gone := h.push(repo, "main", map[string]string{"b.txt": "b"})
 	// A force push: the old head is no longer in the ref's history, so git
-	// cannot fetch it, but the Hub still knows it.
-	srv.git(srv.bare(repo.String()), "tag", "keep-for-compare", gone)
-	head := srv.commit(repo.String(), "refs/heads/main", root, map[string]file{"c.txt": {content: "c"}})
+	// cannot fetch it, but the Hub's compare API still knows it.
+	head := h.commitCLI(repo, "refs/heads/main", root, map[string]file{"c.txt": {content: "c"}})
 
-	co, err := newWorkspaces(t).Checkout(t.Context(), request(srv, repo, "refs/heads/main", head))
+	co, err := newWorkspaces(t).Checkout(t.Context(), request(h, repo, "refs/heads/main", head))
 	require.NoError(t, err)
 	defer co.Close()
 
-	cmp := &serverComparer{srv: srv}
+	cmp := &countingComparer{c: h.client("")}
 	got, err := co.ChangedPaths(t.Context(), gone, cmp)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"b.txt", "c.txt"}, got)
@@ -134,27 +124,28 @@ func TestChangedPathsFallsBackToCompare(t *testing.T) {
 	require.Error(t, err, "no compare API to fall back on")
 	assert.Contains(t, err.Error(), "not in the checkout")
 
-	_, err = co.ChangedPaths(t.Context(), gone, &serverComparer{srv: srv, err: errors.New("hub down")})
+	h.srv.Fail(hubtest.Fault{Path: "/api/models/alice/forced/compare/", Status: http.StatusInternalServerError})
+	_, err = co.ChangedPaths(t.Context(), gone, h.client(""))
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "hub down")
+	assert.Contains(t, err.Error(), "from the compare API")
+	assert.Contains(t, err.Error(), "500")
 
 	_, err = co.ChangedPaths(t.Context(), "not-a-sha", cmp)
 	assert.ErrorContains(t, err, "invalid commit")
 }
 
 func TestChangedPathsCancelled(t *testing.T) {
-	srv := newGitServer(t, serverOptions{})
+	h := newHub(t)
 	repo := hubclient.Repo{ID: "alice/cancel"}
-	srv.createRepo(repo.String(), "")
-	old := srv.commit(repo.String(), "refs/heads/main", "", map[string]file{"a.txt": {content: "a"}})
-	head := srv.commit(repo.String(), "refs/heads/main", old, map[string]file{"a.txt": {content: "b"}})
-	co, err := newWorkspaces(t).Checkout(t.Context(), request(srv, repo, "refs/heads/main", head))
+	old := h.createRepo(repo, false, map[string]string{"a.txt": "a"})
+	head := h.push(repo, "main", map[string]string{"a.txt": "b"})
+	co, err := newWorkspaces(t).Checkout(t.Context(), request(h, repo, "refs/heads/main", head))
 	require.NoError(t, err)
 	defer co.Close()
 
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	cmp := &serverComparer{srv: srv}
+	cmp := &countingComparer{c: h.client("")}
 	_, err = co.ChangedPaths(ctx, old, cmp)
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Empty(t, cmp.Calls(), "a cancelled job does not fall back")

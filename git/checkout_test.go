@@ -26,11 +26,11 @@ func newWorkspaces(t *testing.T) *git.Workspaces {
 	return ws
 }
 
-// request is a checkout request for repoPath on srv.
-func request(srv *gitServer, repo hubclient.Repo, ref, sha string) git.CheckoutRequest {
+// request asks for repo at ref and sha on the fake Hub, anonymously.
+func request(h *hub, repo hubclient.Repo, ref, sha string) git.CheckoutRequest {
 	return git.CheckoutRequest{
 		Repo:  repo,
-		URL:   srv.URL() + "/" + repo.String(),
+		URL:   h.client("").GitURL(repo),
 		Ref:   ref,
 		SHA:   sha,
 		JobID: "job-42",
@@ -57,29 +57,21 @@ func leftovers(t *testing.T, ws *git.Workspaces) []string {
 }
 
 func TestCheckoutRefs(t *testing.T) {
-	srv := newGitServer(t, serverOptions{})
+	h := newHub(t)
 	model := hubclient.Repo{ID: "alice/tiny"}
 	dataset := hubclient.Repo{Type: hubclient.Dataset, ID: "alice/data"}
-	srv.createRepo(model.String(), "")
-	srv.createRepo(dataset.String(), "")
-
-	_, pointer := srv.addLFS([]byte("the real weights"))
-	first := srv.commit(model.String(), "refs/heads/main", "", map[string]file{
-		"README.md":       {content: "# tiny v1\n"},
-		"model.bin":       {content: pointer},
-		"config/all.json": {content: "{}\n"},
-	})
-	second := srv.commit(model.String(), "refs/heads/main", first, map[string]file{
-		"README.md": {content: "# tiny v2\n"},
-	})
-	pr := srv.commit(model.String(), "refs/pr/1", second, map[string]file{
-		"README.md": {content: "# tiny from a pull request\n"},
-	})
-	srv.git(srv.bare(model.String()), "tag", "v1", first)
-	tagObject := srv.annotatedTag(model.String(), "v2", second)
-	data := srv.commit(dataset.String(), "refs/heads/main", "", map[string]file{
-		"data.csv": {content: "a,b\n1,2\n"},
-	})
+	first := h.createRepo(model, false, map[string]string{
+		"README.md":       "# tiny v1\n",
+		"model.bin":       "the real weights",
+		"config/all.json": "{}\n",
+	}, "*.bin")
+	pointer := h.pointer(model, first, "model.bin")
+	require.True(t, strings.HasPrefix(pointer, "version https://git-lfs.github.com/spec/v1\n"), pointer)
+	second := h.push(model, "main", map[string]string{"README.md": "# tiny v2\n"})
+	pr := h.openPR(model, map[string]string{"README.md": "# tiny from a pull request\n"})
+	h.git(h.gitDir(model), "tag", "v1", first)
+	tagObject := h.annotatedTag(model, "v2", second)
+	data := h.createRepo(dataset, false, map[string]string{"data.csv": "a,b\n1,2\n"})
 
 	tests := []struct {
 		name    string
@@ -91,7 +83,7 @@ func TestCheckoutRefs(t *testing.T) {
 		content string
 	}{
 		{"main at its head", model, "refs/heads/main", second, second, "README.md", "# tiny v2\n"},
-		{"pull request ref", model, "refs/pr/1", pr, pr, "README.md", "# tiny from a pull request\n"},
+		{"pull request ref", model, pr.Ref, pr.SHA, pr.SHA, "README.md", "# tiny from a pull request\n"},
 		{"lightweight tag", model, "refs/tags/v1", first, first, "README.md", "# tiny v1\n"},
 		{"annotated tag by its commit", model, "refs/tags/v2", second, second, "README.md", "# tiny v2\n"},
 		{"annotated tag by the tag object", model, "refs/tags/v2", tagObject, second, "README.md", "# tiny v2\n"},
@@ -101,7 +93,7 @@ func TestCheckoutRefs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ws := newWorkspaces(t)
-			co, err := ws.Checkout(t.Context(), request(srv, tt.repo, tt.ref, tt.sha))
+			co, err := ws.Checkout(t.Context(), request(h, tt.repo, tt.ref, tt.sha))
 			require.NoError(t, err)
 			t.Cleanup(func() { co.Close() })
 
@@ -110,10 +102,10 @@ func TestCheckoutRefs(t *testing.T) {
 			assert.Equal(t, tt.content, readFile(t, co.Dir, tt.file))
 			assert.DirExists(t, co.TempDir)
 			assert.True(t, strings.HasPrefix(filepath.Base(filepath.Dir(co.Dir)), "job-42-"), co.Dir)
-			assert.Equal(t, tt.wantSHA, srv.git(co.Dir, "rev-parse", "HEAD"), "HEAD is the commit, detached")
-			assert.Empty(t, srv.git(co.Dir, "status", "--porcelain"), "the tree is clean")
-			assert.Equal(t, "true", srv.git(co.Dir, "rev-parse", "--is-shallow-repository"))
-			if tt.repo == model && tt.ref != "refs/tags/v1" {
+			assert.Equal(t, tt.wantSHA, h.git(co.Dir, "rev-parse", "HEAD"), "HEAD is the commit, detached")
+			assert.Empty(t, h.git(co.Dir, "status", "--porcelain"), "the tree is clean")
+			assert.Equal(t, "true", h.git(co.Dir, "rev-parse", "--is-shallow-repository"))
+			if tt.repo == model {
 				assert.Equal(t, pointer, readFile(t, co.Dir, "model.bin"), "LFS files stay pointers")
 			}
 		})
@@ -121,76 +113,83 @@ func TestCheckoutRefs(t *testing.T) {
 }
 
 func TestCheckoutIsShallow(t *testing.T) {
-	srv := newGitServer(t, serverOptions{})
+	h := newHub(t)
 	repo := hubclient.Repo{ID: "alice/deep"}
-	srv.createRepo(repo.String(), "")
-	first := srv.commit(repo.String(), "refs/heads/main", "", map[string]file{"a.txt": {content: "1"}})
-	head := srv.emptyCommits(repo.String(), "refs/heads/main", 5)
+	first := h.createRepo(repo, false, map[string]string{"a.txt": "1"})
+	head := h.emptyCommits(repo, "refs/heads/main", 5)
 
-	co, err := newWorkspaces(t).Checkout(t.Context(), request(srv, repo, "refs/heads/main", head))
+	co, err := newWorkspaces(t).Checkout(t.Context(), request(h, repo, "refs/heads/main", head))
 	require.NoError(t, err)
 	defer co.Close()
-	assert.Equal(t, "1", srv.git(co.Dir, "rev-list", "--count", "HEAD"), "one commit fetched")
-	_, err = srv.gitOut(co.Dir, "cat-file", "-e", first)
+	assert.Equal(t, "1", h.git(co.Dir, "rev-list", "--count", "HEAD"), "one commit fetched")
+	_, err = h.gitOut(co.Dir, "cat-file", "-e", first)
 	assert.Error(t, err, "older commits are not fetched")
 }
 
+// TestCheckoutRefMoved covers a commit that is no longer the head of its
+// ref. Whether it can still be checked out depends on what the server sends
+// by commit id: with ref tips only, commits within the deepening steps of the
+// ref's history; with reachable commits, the whole history; with any object
+// (the fake Hub), even a commit a force push removed from the history.
 func TestCheckoutRefMoved(t *testing.T) {
-	for _, allowSHA := range []bool{false, true} {
-		name := "server refuses ids"
-		if allowSHA {
-			name = "server sends reachable ids"
-		}
-		t.Run(name, func(t *testing.T) {
-			srv := newGitServer(t, serverOptions{allowSHA: allowSHA})
+	for _, policy := range fetchPolicies {
+		t.Run(string(policy), func(t *testing.T) {
+			h := newHub(t)
 			repo := hubclient.Repo{ID: "alice/moving"}
-			srv.createRepo(repo.String(), "")
-			root := srv.commit(repo.String(), "refs/heads/main", "", map[string]file{"a.txt": {content: "root"}})
-			old := srv.commit(repo.String(), "refs/heads/main", root, map[string]file{"a.txt": {content: "old"}})
-			srv.commit(repo.String(), "refs/heads/main", old, map[string]file{"a.txt": {content: "new"}})
+			root := h.createRepo(repo, false, map[string]string{"a.txt": "root"})
+			h.setFetchPolicy(repo, policy)
+			old := h.push(repo, "main", map[string]string{"a.txt": "old"})
+			h.push(repo, "main", map[string]string{"a.txt": "new"})
 
 			// A push after the event: the commit is still in the ref's
 			// history, so the job can still run on it.
-			co, err := newWorkspaces(t).Checkout(t.Context(), request(srv, repo, "refs/heads/main", old))
+			co, err := newWorkspaces(t).Checkout(t.Context(), request(h, repo, "refs/heads/main", old))
 			require.NoError(t, err)
 			assert.Equal(t, old, co.SHA)
 			assert.Equal(t, "old", readFile(t, co.Dir, "a.txt"))
 			require.NoError(t, co.Close())
 
-			// Far behind the ref: found by id when the server allows it,
-			// else beyond the deepening steps.
-			head := srv.emptyCommits(repo.String(), "refs/heads/main", 40)
+			// Far behind the ref: beyond the deepening steps.
+			head := h.emptyCommits(repo, "refs/heads/main", 40)
 			ws := newWorkspaces(t)
-			co, err = ws.Checkout(t.Context(), request(srv, repo, "refs/heads/main", old))
-			if allowSHA {
+			co, err = ws.Checkout(t.Context(), request(h, repo, "refs/heads/main", old))
+			if policy == fetchTips {
+				var nf *git.SHANotFoundError
+				require.ErrorAs(t, err, &nf)
+				assert.ErrorIs(t, err, git.ErrSHANotFound)
+				assert.Equal(t, head, nf.Head)
+				assert.Empty(t, leftovers(t, ws), "nothing left on disk")
+			} else {
+				require.NoError(t, err)
+				assert.Equal(t, "old", readFile(t, co.Dir, "a.txt"))
+				require.NoError(t, co.Close())
+			}
+
+			// A force push: the commit is gone from the ref's history.
+			forced := h.commitCLI(repo, "refs/heads/main", root, map[string]file{"a.txt": {content: "forced"}})
+			ws = newWorkspaces(t)
+			co, err = ws.Checkout(t.Context(), request(h, repo, "refs/heads/main", old))
+			if policy == fetchAny {
 				require.NoError(t, err)
 				assert.Equal(t, "old", readFile(t, co.Dir, "a.txt"))
 				require.NoError(t, co.Close())
 			} else {
 				var nf *git.SHANotFoundError
 				require.ErrorAs(t, err, &nf)
-				assert.ErrorIs(t, err, git.ErrSHANotFound)
-				assert.Equal(t, head, nf.Head)
-				assert.Empty(t, leftovers(t, ws), "nothing left on disk")
+				assert.Equal(t, forced, nf.Head)
+				assert.Contains(t, err.Error(), "alice/moving")
+				assert.Empty(t, leftovers(t, ws))
 			}
 
-			// A force push: the commit is gone from the ref's history.
-			forced := srv.commit(repo.String(), "refs/heads/main", root, map[string]file{"a.txt": {content: "forced"}})
-			ws = newWorkspaces(t)
-			_, err = ws.Checkout(t.Context(), request(srv, repo, "refs/heads/main", old))
+			// A ref that does not exist, then a repo without any ref:
+			// nothing to check, whatever the server would send.
 			var nf *git.SHANotFoundError
-			require.ErrorAs(t, err, &nf)
-			assert.Equal(t, forced, nf.Head)
-			assert.Contains(t, err.Error(), "alice/moving")
-			assert.Empty(t, leftovers(t, ws))
-
-			// A ref that does not exist, then a repo without any ref.
-			_, err = ws.Checkout(t.Context(), request(srv, repo, "refs/pr/9", forced))
+			_, err = ws.Checkout(t.Context(), request(h, repo, "refs/pr/9", forced))
 			require.ErrorAs(t, err, &nf)
 			assert.Empty(t, nf.Head)
 			assert.Contains(t, err.Error(), "ref does not exist")
-			srv.deleteRef(repo.String(), "refs/heads/main")
-			_, err = ws.Checkout(t.Context(), request(srv, repo, "refs/heads/main", forced))
+			h.deleteRef(repo, "refs/heads/main")
+			_, err = ws.Checkout(t.Context(), request(h, repo, "refs/heads/main", forced))
 			require.ErrorAs(t, err, &nf)
 			assert.Empty(t, nf.Head)
 			assert.Empty(t, leftovers(t, ws))
@@ -199,30 +198,32 @@ func TestCheckoutRefMoved(t *testing.T) {
 }
 
 func TestCheckoutPrivate(t *testing.T) {
-	const token = "hf_secretTokenValue0123456789"
-	srv := newGitServer(t, serverOptions{})
+	h := newHub(t)
+	bob := h.srv.AddUser("bob")
 	repo := hubclient.Repo{ID: "alice/private"}
-	srv.createRepo(repo.String(), token)
-	sha := srv.commit(repo.String(), "refs/heads/main", "", map[string]file{"README.md": {content: "# private\n"}})
+	sha := h.createRepo(repo, true, map[string]string{"README.md": "# private\n"})
 
 	tests := []struct {
 		name    string
 		token   string
 		wantErr error
 	}{
-		{"with the token", token, nil},
+		{"with the owner's token", h.alice.Token, nil},
 		{"anonymous", "", transport.ErrAuthenticationRequired},
-		{"wrong token", "hf_wrong", transport.ErrAuthenticationRequired},
+		{"invalid token", "hf_invalid0123456789", transport.ErrAuthenticationRequired},
+		{"someone else's token", bob.Token, transport.ErrRepositoryNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ws := newWorkspaces(t)
-			req := request(srv, repo, "refs/heads/main", sha)
+			req := request(h, repo, "refs/heads/main", sha)
 			req.Token = tt.token
 			co, err := ws.Checkout(t.Context(), req)
 			if tt.wantErr != nil {
 				require.ErrorIs(t, err, tt.wantErr)
-				assert.NotContains(t, err.Error(), token)
+				if tt.token != "" {
+					assert.NotContains(t, err.Error(), tt.token)
+				}
 				assert.Contains(t, err.Error(), "alice/private")
 				assert.Empty(t, leftovers(t, ws), "nothing left on disk")
 				return
@@ -230,33 +231,39 @@ func TestCheckoutPrivate(t *testing.T) {
 			require.NoError(t, err)
 			defer co.Close()
 			assert.Equal(t, "# private\n", readFile(t, co.Dir, "README.md"))
-			assert.NotContains(t, fmtCheckout(co), token)
+			assert.NotContains(t, fmt.Sprintf("%v %+v %#v", co, co, co), tt.token)
 
 			// The token is on no file of the job directory.
-			jobDir := filepath.Dir(co.Dir)
-			err = filepath.WalkDir(jobDir, func(p string, d fs.DirEntry, err error) error {
+			err = filepath.WalkDir(filepath.Dir(co.Dir), func(p string, d fs.DirEntry, err error) error {
 				require.NoError(t, err)
 				if d.Type().IsRegular() {
 					data, err := os.ReadFile(p)
 					require.NoError(t, err)
-					assert.NotContains(t, string(data), token, p)
+					assert.NotContains(t, string(data), tt.token, p)
 				}
 				return nil
 			})
 			require.NoError(t, err)
-			assert.Equal(t, srv.URL()+"/alice/private", srv.git(co.Dir, "config", "remote.origin.url"))
+			assert.Equal(t, h.srv.URL+"/alice/private", h.git(co.Dir, "config", "remote.origin.url"))
+			fetches := 0
+			for _, r := range h.srv.Requests() {
+				if strings.HasPrefix(r.Path, "/alice/private/") {
+					fetches++
+					assert.Equal(t, "alice", r.User, "the token went as the basic auth password of %s", r.Path)
+				}
+			}
+			assert.NotZero(t, fetches)
 		})
 	}
 }
 
 func TestCheckoutCancelledMidFetch(t *testing.T) {
-	srv := newGitServer(t, serverOptions{})
+	h := newHub(t)
 	repo := hubclient.Repo{ID: "alice/slow"}
-	srv.createRepo(repo.String(), "")
-	sha := srv.commit(repo.String(), "refs/heads/main", "", map[string]file{"a.txt": {content: "a"}})
+	sha := h.createRepo(repo, false, map[string]string{"a.txt": "a"})
 
 	reached := make(chan struct{})
-	srv.onUploadPack = func(w http.ResponseWriter, r *http.Request) bool {
+	front := h.interceptFetch(func(w http.ResponseWriter, r *http.Request) {
 		// Start the answer, then stall as a slow network would.
 		w.Header().Set("Content-Type", "application/x-git-upload-pack-result")
 		w.WriteHeader(http.StatusOK)
@@ -264,15 +271,16 @@ func TestCheckoutCancelledMidFetch(t *testing.T) {
 		w.(http.Flusher).Flush()
 		close(reached)
 		<-r.Context().Done()
-		return true
-	}
+	})
 	ws := newWorkspaces(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	go func() {
 		<-reached
 		cancel()
 	}()
-	_, err := ws.Checkout(ctx, request(srv, repo, "refs/heads/main", sha))
+	req := request(h, repo, "refs/heads/main", sha)
+	req.URL = front + "/alice/slow"
+	_, err := ws.Checkout(ctx, req)
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Empty(t, leftovers(t, ws), "nothing left on disk")
 }
@@ -307,12 +315,10 @@ func TestCheckoutRequestValidation(t *testing.T) {
 }
 
 func TestCheckoutSymlinks(t *testing.T) {
-	srv := newGitServer(t, serverOptions{})
+	h := newHub(t)
 	repo := hubclient.Repo{ID: "alice/links"}
-	srv.createRepo(repo.String(), "")
-	sha := srv.commit(repo.String(), "refs/heads/main", "", map[string]file{
-		"README.md":      {content: "# links\n"},
-		"docs/index.md":  {content: "index\n"},
+	root := h.createRepo(repo, false, map[string]string{"README.md": "# links\n", "docs/index.md": "index\n"})
+	sha := h.commitCLI(repo, "refs/heads/main", root, map[string]file{
 		"inside":         {link: "README.md"},
 		"docs/up":        {link: "../README.md"},
 		"chain":          {link: "inside"},
@@ -324,7 +330,7 @@ func TestCheckoutSymlinks(t *testing.T) {
 		"through-dir":    {link: "dir/index.md"},
 		"through-escape": {link: "escape"},
 	})
-	co, err := newWorkspaces(t).Checkout(t.Context(), request(srv, repo, "refs/heads/main", sha))
+	co, err := newWorkspaces(t).Checkout(t.Context(), request(h, repo, "refs/heads/main", sha))
 	require.NoError(t, err)
 	defer co.Close()
 
@@ -343,5 +349,3 @@ func TestCheckoutSymlinks(t *testing.T) {
 		assert.Equal(t, text, readFile(t, co.Dir, name), "%s holds its target text", name)
 	}
 }
-
-func fmtCheckout(co *git.Checkout) string { return fmt.Sprintf("%v %+v %#v", co, co, co) }

@@ -23,35 +23,47 @@ import (
 var _ actions.ContentFetcher = (*git.Content)(nil)
 
 func TestContentMaterialisesPointers(t *testing.T) {
-	srv := newGitServer(t, serverOptions{})
+	h := newHub(t)
 	repo := hubclient.Repo{ID: "alice/weights"}
-	srv.createRepo(repo.String(), "")
 	weights := bytes.Repeat([]byte("0123456789abcdef"), 4096)
-	ptr, pointer := srv.addLFS(weights)
-	sha := srv.commit(repo.String(), "refs/heads/main", "", map[string]file{
-		"README.md":                 {content: "# weights\n"},
-		"weights/model.safetensors": {content: pointer},
-	})
-	co, err := newWorkspaces(t).Checkout(t.Context(), request(srv, repo, "refs/heads/main", sha))
+	sha := h.createRepo(repo, true, map[string]string{
+		"README.md":                 "# weights\n",
+		"weights/model.safetensors": string(weights),
+	}, "*.safetensors")
+	req := request(h, repo, "refs/heads/main", sha)
+	req.Token = h.alice.Token
+	co, err := newWorkspaces(t).Checkout(t.Context(), req)
 	require.NoError(t, err)
 	defer co.Close()
 
-	ws := &actions.Workspace{Dir: co.Dir, SHA: co.SHA, Content: co.Content(srv.client(""))}
-	got, isPointer, err := ws.Pointer("weights/model.safetensors")
+	ws := &actions.Workspace{Dir: co.Dir, SHA: co.SHA, Content: co.Content(h.client(h.alice.Token))}
+	ptr, isPointer, err := ws.Pointer("weights/model.safetensors")
 	require.NoError(t, err)
 	require.True(t, isPointer)
-	assert.Equal(t, ptr, got)
+	sum := sha256.Sum256(weights)
+	assert.Equal(t, lfs.Pointer{OID: hex.EncodeToString(sum[:]), Size: int64(len(weights))}, ptr)
 
 	local, err := ws.Materialize(t.Context(), "weights/model.safetensors")
 	require.NoError(t, err)
 	data, err := os.ReadFile(local)
 	require.NoError(t, err)
 	assert.Equal(t, weights, data, "the real content replaced the pointer")
+	cdn := h.srv.CDNRequests()
+	require.NotEmpty(t, cdn, "LFS content comes from the storage host")
+	for _, r := range cdn {
+		assert.Empty(t, r.Header.Get("Authorization"), "the storage host never sees the token")
+	}
 
 	// A file that is not a pointer is left alone.
 	local, err = ws.Materialize(t.Context(), "README.md")
 	require.NoError(t, err)
 	assert.Equal(t, "# weights\n", readFile(t, filepath.Dir(local), "README.md"))
+
+	// A pointer whose content the Hub does not have at this commit.
+	var out bytes.Buffer
+	err = co.Content(h.client(h.alice.Token)).Fetch(t.Context(), "weights/model.safetensors",
+		lfs.Pointer{OID: strings.Repeat("e", 64), Size: ptr.Size}, &out)
+	assert.ErrorContains(t, err, "sha256")
 }
 
 // fakeDownloader writes body and reports info, whatever it is asked.

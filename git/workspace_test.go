@@ -13,12 +13,11 @@ import (
 )
 
 func TestCloseRemovesTheJobDirectory(t *testing.T) {
-	srv := newGitServer(t, serverOptions{})
+	h := newHub(t)
 	repo := hubclient.Repo{ID: "alice/close"}
-	srv.createRepo(repo.String(), "")
-	sha := srv.commit(repo.String(), "refs/heads/main", "", map[string]file{"a.txt": {content: "a"}})
+	sha := h.createRepo(repo, false, map[string]string{"a.txt": "a"})
 	ws := newWorkspaces(t)
-	co, err := ws.Checkout(t.Context(), request(srv, repo, "refs/heads/main", sha))
+	co, err := ws.Checkout(t.Context(), request(h, repo, "refs/heads/main", sha))
 	require.NoError(t, err)
 
 	// What a command may leave behind: read-only directories included.
@@ -35,13 +34,12 @@ func TestCloseRemovesTheJobDirectory(t *testing.T) {
 }
 
 func TestSweep(t *testing.T) {
-	srv := newGitServer(t, serverOptions{})
+	h := newHub(t)
 	repo := hubclient.Repo{ID: "alice/sweep"}
-	srv.createRepo(repo.String(), "")
-	sha := srv.commit(repo.String(), "refs/heads/main", "", map[string]file{"a.txt": {content: "a"}})
+	sha := h.createRepo(repo, false, map[string]string{"a.txt": "a"})
 	ws := newWorkspaces(t)
 
-	live, err := ws.Checkout(t.Context(), request(srv, repo, "refs/heads/main", sha))
+	live, err := ws.Checkout(t.Context(), request(h, repo, "refs/heads/main", sha))
 	require.NoError(t, err)
 	defer live.Close()
 
