@@ -122,7 +122,11 @@ func (secret) GoString() string { return "[redacted]" }
 // disk. The context bounds the network transfer.
 //
 // Neither the token nor a URL with credentials is written to disk: the
-// repository's config names the remote by req.URL only.
+// repository's config names the remote by req.URL only. Repo content is not
+// trusted: a symbolic link that does not lead to a path inside the tree
+// (outside .git) is checked out as a plain file holding its target, as git
+// does where links are not supported, so that no action reads a host file
+// through it.
 func (w *Workspaces) Checkout(ctx context.Context, req CheckoutRequest) (*Checkout, error) {
 	if err := req.validate(); err != nil {
 		return nil, err

@@ -7,23 +7,8 @@ import (
 	"strings"
 )
 
-// Path patterns, as the `paths` setting of an action and the `outputs` of
-// the run action use them, match repo-relative paths with forward slashes:
-//
-//   - a pattern is anchored at the repo root: "README.md" is the root's
-//     README.md only, "*.md" the root's markdown files;
-//   - within a segment, *, ? and [...] mean what they mean to path.Match
-//     and never cross a slash;
-//   - a segment that is exactly ** matches any number of segments, none
-//     included ("**/README.md" is every README.md, "a/**/b" also a/b), but
-//     a final ** matches at least one ("data/**" is everything below data,
-//     not a file named data), and a pattern ending in a slash means the
-//     same ("data/");
-//   - a pattern starting with ! excludes what it matches, and the last
-//     pattern that matches a path decides, as in .gitignore:
-//     ["**/*.md", "!docs/**"] is every markdown file outside docs.
-
-// ValidatePattern reports whether pattern is a valid path pattern.
+// ValidatePattern reports whether pattern is a valid path pattern (see
+// MatchPath), with or without a leading !.
 func ValidatePattern(pattern string) error {
 	p := strings.TrimPrefix(pattern, "!")
 	if strings.Trim(p, "/") == "" {
@@ -59,8 +44,22 @@ func ValidatePatterns(patterns []string) error {
 	return nil
 }
 
-// MatchPath reports whether the repo-relative path name matches pattern. A
-// leading ! is not special here; an invalid pattern matches nothing.
+// MatchPath reports whether the repo-relative path name (forward slashes)
+// matches pattern. Patterns are those of an action's `paths` and of the run
+// action's `outputs`:
+//
+//   - a pattern is anchored at the repo root: "README.md" is the root's
+//     README.md only, "*.md" the root's markdown files;
+//   - within a segment, *, ? and [...] mean what they mean to path.Match
+//     and never cross a slash;
+//   - a segment that is exactly ** matches any number of segments, none
+//     included ("**/README.md" is every README.md, "a/**/b" also a/b), but
+//     a final ** matches at least one ("data/**" is everything below data,
+//     not a file named data), and a pattern ending in a slash means the
+//     same ("data/").
+//
+// A leading ! is not special here (see MatchAny); an invalid pattern
+// matches nothing (see ValidatePattern).
 func MatchPath(pattern, name string) bool {
 	name = strings.Trim(name, "/")
 	if name == "" {
@@ -70,7 +69,8 @@ func MatchPath(pattern, name string) bool {
 }
 
 // MatchAny reports whether name is included by patterns: the last pattern
-// that matches it decides, and a pattern starting with ! excludes.
+// that matches it decides, and a pattern starting with ! excludes, as in
+// .gitignore: ["**/*.md", "!docs/**"] is every markdown file outside docs.
 func MatchAny(patterns []string, name string) bool {
 	included := false
 	for _, p := range patterns {
