@@ -393,7 +393,8 @@ func (s *Server) addComment(ctx context.Context, rp *repo, p principal, num int,
 	return d, c, nil
 }
 
-// findComment returns comment id of d. Callers hold s.mu.
+// findCommentLocked returns the comment of d with that id (case
+// insensitive, as clients lowercase ids). Callers hold s.mu.
 func findCommentLocked(d *discussion, id string) *event {
 	for _, e := range d.events {
 		if e.typ == "comment" && strings.EqualFold(e.id, id) {
@@ -588,7 +589,8 @@ func (s *Server) mergePR(ctx context.Context, rp *repo, p principal, num int, co
 	return d, nil
 }
 
-// authorJSON describes a user as the discussion API does.
+// authorJSONLocked describes a user as the discussion API does. Callers
+// hold s.mu.
 func (s *Server) authorJSONLocked(rp *repo, u *user) map[string]any {
 	if u == nil {
 		return nil

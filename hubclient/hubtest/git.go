@@ -134,7 +134,8 @@ func (g *gitRunner) refs(ctx context.Context, gitDir string) (map[string]string,
 	return refs, nil
 }
 
-// commitExists resolves a full or abbreviated hex commit id.
+// resolveHex resolves a full or abbreviated hex commit id; callers pass
+// only validated hex, never user text that git could read as an option.
 func (g *gitRunner) resolveHex(ctx context.Context, gitDir, hexID string) (string, bool) {
 	out, err := g.run(ctx, gitDir, nil, nil, "rev-parse", "--verify", "--quiet", "--end-of-options", hexID+"^{commit}")
 	if err != nil {
@@ -310,11 +311,6 @@ func (g *gitRunner) commitTree(ctx context.Context, gitDir, tree string, parents
 // ref must not exist).
 func (g *gitRunner) updateRef(ctx context.Context, gitDir, ref, newSHA, oldSHA string) error {
 	_, err := g.run(ctx, gitDir, nil, nil, "update-ref", ref, newSHA, oldSHA)
-	return err
-}
-
-func (g *gitRunner) deleteRef(ctx context.Context, gitDir, ref, oldSHA string) error {
-	_, err := g.run(ctx, gitDir, nil, nil, "update-ref", "-d", ref, oldSHA)
 	return err
 }
 

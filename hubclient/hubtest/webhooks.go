@@ -62,13 +62,12 @@ func (d Delivery) Event(v any) error {
 
 // The v3 payload, field for field as the Hub sends it.
 type payload struct {
-	Event         payloadEvent       `json:"event"`
-	Repo          payloadRepo        `json:"repo"`
-	Discussion    *payloadDiscussion `json:"discussion,omitempty"`
-	Comment       *payloadComment    `json:"comment,omitempty"`
-	UpdatedRefs   []payloadRef       `json:"updatedRefs,omitempty"`
-	UpdatedConfig map[string]any     `json:"updatedConfig,omitempty"`
-	Webhook       payloadWebhook     `json:"webhook"`
+	Event       payloadEvent       `json:"event"`
+	Repo        payloadRepo        `json:"repo"`
+	Discussion  *payloadDiscussion `json:"discussion,omitempty"`
+	Comment     *payloadComment    `json:"comment,omitempty"`
+	UpdatedRefs []payloadRef       `json:"updatedRefs,omitempty"`
+	Webhook     payloadWebhook     `json:"webhook"`
 }
 
 type payloadEvent struct {
