@@ -1,6 +1,7 @@
 package modelcard
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 	"strings"
@@ -186,6 +187,10 @@ func (c *checker) readmeUsable(readme []byte) bool {
 	case len(readme) > MaxReadmeBytes || (readme == nil && f.Size > MaxReadmeBytes):
 		c.add(checkReadmeFile, "", Pos{}, fmt.Sprintf("README.md is larger than %d MiB, more than the Hub takes as a card", MaxReadmeBytes>>20),
 			"shorten the card; link to long material instead")
+		return false
+	case bytes.HasPrefix(readme, []byte{0xFF, 0xFE}) || bytes.HasPrefix(readme, []byte{0xFE, 0xFF}):
+		c.add(checkReadmeFile, "", Pos{}, "README.md is encoded in UTF-16; the Hub reads cards as UTF-8, so it shows garbled text and no metadata",
+			"save README.md as UTF-8")
 		return false
 	case readme != nil:
 		return true

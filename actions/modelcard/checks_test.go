@@ -214,6 +214,8 @@ func TestChecks(t *testing.T) {
 			contains: []string{"write `- text: I love this product`", "use `example_title`", "no input", "`samples/cat.png`, which is not in the repo",
 				"both `source_sentence` and `sentences`", "not a chat role", "needs a `content`", "the same number", "unknown shape"}},
 		{name: "widget src present", readme: withBase("widget:", "- src: samples/cat.png"), files: baseFiles("samples/cat.png"), want: nil},
+		{name: "widget output image missing", readme: withBase("widget:", "- text: a cat", "  output:", "    url: images/cat.png"),
+			want: []at{{checkWidget, 8, 10}}, contains: []string{"`output.url` points to `images/cat.png`"}},
 
 		// The repo's files.
 		{name: "pickle weights only", readme: withBase(),
@@ -255,6 +257,8 @@ func TestChecks(t *testing.T) {
 			want: []at{{checkReadmeMissing, 0, 0}}, contains: []string{"rename `readme.md` to `README.md`"}},
 		{name: "README in LFS", readme: "", files: []File{{Path: "README.md", LFS: true, Size: 4000}},
 			want: []at{{checkReadmeFile, 0, 0}}, contains: []string{"Git LFS"}},
+		{name: "README in UTF-16", readme: "\xff\xfe-\x00-\x00-\x00", files: fileList(),
+			want: []at{{checkReadmeFile, 0, 0}}, contains: []string{"UTF-16"}},
 		{name: "README is a link", readme: "", files: []File{{Path: "README.md", Symlink: true}},
 			want: []at{{checkReadmeFile, 0, 0}}, contains: []string{"symbolic link"}},
 	}

@@ -132,6 +132,8 @@ func TestYAMLLimits(t *testing.T) {
 		}(), checkYAMLLimits, Pos{66, 65}},
 		{"too many keys", keys.String(), checkYAMLLimits, Pos{2 + MaxKeysPerMapping, 1}},
 		{"too large", "a: " + strings.Repeat("x", MaxFrontMatterBytes), checkYAMLLimits, Pos{1, 1}},
+		{"too many empty values", "tags:\n" + strings.Repeat("-\n", 10000), checkYAMLLimits, Pos{1, 1}},
+		{"too many empty flow values", "x: {" + strings.Repeat("a, ", 10000) + "}", checkYAMLLimits, Pos{1, 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -153,7 +153,7 @@ func (r Report) Markdown() string {
 		b.WriteString("\n</details>\n")
 	}
 	if r.Omitted > 0 {
-		fmt.Fprintf(&b, "\n%s more not shown. Run `hubbot check` on the repo to see the first ones fixed.\n", plural(r.Omitted, "finding"))
+		fmt.Fprintf(&b, "\n%s more not shown: a report lists at most %d per check and %d in all.\n", plural(r.Omitted, "finding"), maxFindingsPerCheck, maxFindings)
 	}
 	return b.String()
 }

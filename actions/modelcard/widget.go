@@ -74,7 +74,7 @@ func (c *checker) checkWidgetExample(ex *node, field string) {
 		}
 		switch p.key {
 		case "src":
-			c.checkWidgetSrc(v, f)
+			c.checkWidgetSrc(v, f, "src")
 		case "sentences":
 			for i, s := range v.items {
 				if s.kind != kindString {
@@ -108,8 +108,9 @@ func (c *checker) checkWidgetExample(ex *node, field string) {
 	}
 }
 
-// checkWidgetSrc checks that a relative src names a file of the repo.
-func (c *checker) checkWidgetSrc(v *node, field string) {
+// checkWidgetSrc checks that a relative src (or output url) names a file
+// of the repo.
+func (c *checker) checkWidgetSrc(v *node, field, name string) {
 	src := strings.TrimSpace(v.text)
 	if src == "" || strings.Contains(src, "://") || strings.HasPrefix(src, "data:") {
 		return
@@ -122,7 +123,7 @@ func (c *checker) checkWidgetSrc(v *node, field string) {
 	if actual, ok := c.byLower[strings.ToLower(rel)]; ok {
 		fix = fmt.Sprintf("the file is named `%s`; paths are case-sensitive", sanitize(actual, 80))
 	}
-	c.add(checkWidget, field, v.pos, fmt.Sprintf("`src` points to `%s`, which is not in the repo", sanitize(rel, 80)), fix)
+	c.add(checkWidget, field, v.pos, fmt.Sprintf("`%s` points to `%s`, which is not in the repo", name, sanitize(rel, 80)), fix)
 }
 
 func (c *checker) checkWidgetMessages(v *node, field string) {
@@ -170,7 +171,11 @@ func (c *checker) checkWidgetTable(v *node, field string) {
 func (c *checker) checkWidgetOutput(v *node, field string) {
 	switch v.kind {
 	case kindMap:
-		// {text}, {answer, score} or {url}.
+		// {text}, {answer, score} or {url}; a url may be a file of the repo.
+		if u := v.get("url"); u != nil && u.kind == kindString {
+			c.checkWidgetSrc(u, field+".url", "output.url")
+			return
+		}
 		if v.get("text") != nil || v.get("url") != nil || (v.get("answer") != nil && v.get("score") != nil) {
 			return
 		}

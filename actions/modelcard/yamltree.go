@@ -23,6 +23,11 @@ const (
 	// MaxKeysPerMapping bounds the keys of one block mapping: the parser's
 	// cost is quadratic in it (100,000 keys take tens of seconds).
 	MaxKeysPerMapping = 2000
+	// MaxEmptyValueWork bounds empty values times tokens: the parser
+	// copies the rest of its token slice for every empty value it fills in,
+	// so 100,000 bare "-" lines would take hours. Real cards have a few
+	// empty values and a few thousand tokens, far below it.
+	MaxEmptyValueWork = 50_000_000
 	// MaxNodes bounds the document once aliases are expanded. Aliases are
 	// never copied (an alias shares its anchor's node), but every alias use
 	// counts the full size of what it refers to, so a "billion laughs" card
@@ -239,77 +244,134 @@ func tokenPos(fm frontMatter, tk *token.Token, fallback Pos) Pos {
 	return fm.shift(tk.Position.Line, tk.Position.Column)
 }
 
-// checkShape measures the nesting depth and the keys per block mapping from
-// the token stream, in one linear pass, before the parser (whose cost is
-// superlinear in both) sees the tokens. It over-estimates rather than
-// under-estimates: a false alarm needs a card no human writes.
-func checkShape(fm frontMatter, tokens token.Tokens) (yamlProblem, bool) {
+// checkShape measures, from the token stream and in one linear pass, the
+// three things that make the YAML parser superlinear, before the parser
+// sees the tokens: nesting depth, keys per block mapping, and empty values
+// (the parser inserts a token into its token slice for each, a copy of the
+// rest of the slice). It over-estimates rather than under-estimates: a
+// false alarm needs a card no human writes.
+func checkShape(fm frontMatter, all token.Tokens) (yamlProblem, bool) {
 	type frame struct {
 		col   int
 		isSeq bool
 		keys  int
 	}
+	tokens := make([]*token.Token, 0, len(all))
+	for _, tk := range all {
+		if tk.Type != token.CommentType {
+			tokens = append(tokens, tk)
+		}
+	}
+	line := func(tk *token.Token) int {
+		if tk == nil || tk.Position == nil {
+			return 0
+		}
+		return tk.Position.Line
+	}
+	column := func(tk *token.Token) int {
+		if tk == nil || tk.Position == nil {
+			return 0
+		}
+		return tk.Position.Column
+	}
+	// emptyAfter reports whether a block ":" of a key at column col on line
+	// ln is followed by no value: nothing, a document marker, or a token on
+	// a later line that is not indented under the key (a "-" in the key's
+	// column starts its value).
+	emptyAfter := func(next *token.Token, ln, col int) bool {
+		if next == nil || next.Type == token.DocumentHeaderType || next.Type == token.DocumentEndType {
+			return true
+		}
+		nc := column(next)
+		return line(next) > ln && (nc < col || (nc == col && next.Type != token.SequenceEntryType))
+	}
 	var stack []frame
-	flow := 0
-	var prev *token.Token
-	for _, tk := range tokens {
-		if tk.Type == token.CommentType {
-			continue
+	var flows []bool // innermost last; true for a flow mapping
+	empties := 0
+	for i, tk := range tokens {
+		var prev, next *token.Token
+		if i > 0 {
+			prev = tokens[i-1]
 		}
-		col := 0
-		if tk.Position != nil {
-			col = tk.Position.Column
+		if i+1 < len(tokens) {
+			next = tokens[i+1]
 		}
+		col := column(tk)
 		// A finding about a key points at the key, not at its colon.
 		at := tk
 		switch tk.Type {
 		case token.SequenceStartType, token.MappingStartType:
-			flow++
+			flows = append(flows, tk.Type == token.MappingStartType)
 		case token.SequenceEndType, token.MappingEndType:
-			if flow > 0 {
-				flow--
+			if len(flows) > 0 {
+				flows = flows[:len(flows)-1]
 			}
+		case token.TagType:
+			empties++ // a tag may stand alone, with an empty value inserted
 		case token.SequenceEntryType:
-			if flow == 0 {
+			if len(flows) == 0 {
 				for len(stack) > 0 && stack[len(stack)-1].col > col {
 					stack = stack[:len(stack)-1]
 				}
 				if n := len(stack); n == 0 || stack[n-1].col != col || !stack[n-1].isSeq {
 					stack = append(stack, frame{col: col, isSeq: true})
 				}
+				if next == nil || next.Type == token.DocumentHeaderType || next.Type == token.DocumentEndType ||
+					(line(next) > line(tk) && column(next) <= col) {
+					empties++
+				}
 			}
 		case token.MappingValueType, token.MappingKeyType:
-			if flow == 0 {
-				keyCol := col
-				if tk.Type == token.MappingValueType && prev != nil && prev.Position != nil {
-					keyCol, at = prev.Position.Column, prev
+			if len(flows) > 0 {
+				if next == nil || next.Type == token.CollectEntryType || next.Type == token.MappingEndType || next.Type == token.SequenceEndType {
+					empties++
 				}
-				for len(stack) > 0 {
-					top := stack[len(stack)-1]
-					if top.col > keyCol || (top.col == keyCol && top.isSeq) {
-						stack = stack[:len(stack)-1]
-						continue
-					}
-					break
+				break
+			}
+			keyCol := col
+			if tk.Type == token.MappingValueType && prev != nil && prev.Position != nil {
+				keyCol, at = column(prev), prev
+			}
+			for len(stack) > 0 {
+				top := stack[len(stack)-1]
+				if top.col > keyCol || (top.col == keyCol && top.isSeq) {
+					stack = stack[:len(stack)-1]
+					continue
 				}
-				if n := len(stack); n > 0 && stack[n-1].col == keyCol {
-					stack[n-1].keys++
-				} else {
-					stack = append(stack, frame{col: keyCol, keys: 1})
-				}
-				if k := stack[len(stack)-1].keys; k > MaxKeysPerMapping {
-					return yamlProblem{check: checkYAMLLimits, pos: tokenPos(fm, at, fm.yamlStart),
-						msg: fmt.Sprintf("a mapping here has more than %d keys, over hubbot's limit", MaxKeysPerMapping),
-						fix: "split the data or move it out of the metadata"}, false
-				}
+				break
+			}
+			if n := len(stack); n > 0 && stack[n-1].col == keyCol {
+				stack[n-1].keys++
+			} else {
+				stack = append(stack, frame{col: keyCol, keys: 1})
+			}
+			if k := stack[len(stack)-1].keys; k > MaxKeysPerMapping {
+				return yamlProblem{check: checkYAMLLimits, pos: tokenPos(fm, at, fm.yamlStart),
+					msg: fmt.Sprintf("a mapping here has more than %d keys, over hubbot's limit", MaxKeysPerMapping),
+					fix: "split the data or move it out of the metadata"}, false
+			}
+			if tk.Type == token.MappingValueType && emptyAfter(next, line(tk), keyCol) {
+				empties++
+			}
+		default:
+			// A key with no colon in a flow mapping ({a, b}) gets an empty
+			// value.
+			if n := len(flows); n > 0 && flows[n-1] && prev != nil &&
+				(prev.Type == token.MappingStartType || prev.Type == token.CollectEntryType) &&
+				next != nil && (next.Type == token.CollectEntryType || next.Type == token.MappingEndType) {
+				empties++
 			}
 		}
-		if depth := len(stack) + flow; depth > MaxDepth {
+		if depth := len(stack) + len(flows); depth > MaxDepth {
 			return yamlProblem{check: checkYAMLLimits, pos: tokenPos(fm, at, fm.yamlStart),
 				msg: fmt.Sprintf("the metadata is nested more than %d levels deep, over hubbot's limit", MaxDepth),
 				fix: "flatten the structure"}, false
 		}
-		prev = tk
+	}
+	if empties > 0 && empties*len(tokens) > MaxEmptyValueWork {
+		return yamlProblem{check: checkYAMLLimits, pos: fm.open,
+			msg: fmt.Sprintf("the metadata has %d empty values, too many for its size (%d tokens) to parse within hubbot's limits", empties, len(tokens)),
+			fix: "remove the empty entries (`key:` or `-` with nothing after them)"}, false
 	}
 	return yamlProblem{}, true
 }
