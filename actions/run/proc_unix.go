@@ -24,8 +24,9 @@ type execution struct {
 // stdout and stderr on one pipe drained into out. When ctx is done the whole
 // group gets SIGTERM, then SIGKILL after grace. When the command itself
 // ends, what it left running in its group is killed, and its output is read
-// for at most grace more (a process that left the group may hold the pipe).
-// execute returns once nothing can write to out any more.
+// for at most grace more: a process that left the group (a daemon starting a
+// session of its own) escapes the kill and may hold the pipe, but not keep
+// execute waiting. execute returns once nothing writes to out any more.
 func execute(ctx context.Context, cmd *exec.Cmd, out io.Writer, grace time.Duration) (execution, error) {
 	pr, pw, err := os.Pipe()
 	if err != nil {

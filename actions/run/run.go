@@ -11,6 +11,7 @@
 //	env = { PYTHONUNBUFFERED = "1" }
 //	pass_env = ["WANDB_API_KEY"]
 //	token = false
+//	lfs = ["*.safetensors"]
 //	outputs = ["onnx/**"]
 //	output_limit = "1MiB"
 //	kill_grace = "5s"
@@ -22,7 +23,9 @@
 // with stdin on /dev/null, in its own process group, and an environment
 // built from scratch (see Action.Run). Exit status 0 is success. The job's
 // timeout arrives as the context's deadline; when it passes, the whole
-// process group is stopped.
+// process group is stopped, and whatever the command leaves running in its
+// group when it exits is killed too (only a process that starts a session of
+// its own escapes).
 //
 // Options (`[actions.with]`):
 //
@@ -37,6 +40,10 @@
 //   - token: expose the Hub token as HF_TOKEN. The command then holds
 //     hubbot's token: do not combine it with code from pull requests you do
 //     not trust.
+//   - lfs: path patterns (git.MatchPath syntax) of files whose real content
+//     the command needs: the checkout holds LFS pointers, and these are
+//     downloaded and checked against their pointer before the command
+//     runs. Everything else stays a pointer.
 //   - outputs: path patterns (git.MatchPath syntax) of files the command
 //     writes in the work tree to offer as a pull request. Only files it
 //     created or changed count, so a pattern never proposes an untouched
@@ -100,7 +107,9 @@ type Env struct {
 	// DefaultPath.
 	Path string
 	// TempDir is where each run gets its home directory (HOME and TMPDIR),
-	// removed after the run. Empty means os.TempDir().
+	// removed after the run. Empty means os.TempDir(). Not the workspaces
+	// root, whose Sweep removes what no checkout locks; a directory the bot
+	// empties at start-up, for what a crash leaves.
 	TempDir string
 	// LookupEnv reads the bot's environment for pass_env. Nil means
 	// os.LookupEnv.
@@ -113,6 +122,7 @@ type Action struct {
 	env         map[string]string
 	passEnv     []string
 	token       bool
+	lfs         []string
 	outputs     []string
 	outputLimit int
 	killGrace   time.Duration
@@ -127,6 +137,7 @@ type options struct {
 	Env         map[string]string `toml:"env"`
 	PassEnv     []string          `toml:"pass_env"`
 	Token       bool              `toml:"token"`
+	LFS         []string          `toml:"lfs"`
 	Outputs     []string          `toml:"outputs"`
 	OutputLimit any               `toml:"output_limit"`
 	KillGrace   string            `toml:"kill_grace"`
@@ -158,7 +169,8 @@ func New(opts actions.Options, env Env) (*Action, error) {
 			return nil, &actions.OptionError{Key: fmt.Sprintf("command.%d", i), Msg: "contains a NUL byte"}
 		}
 	}
-	for name, value := range o.Env {
+	for _, name := range sortedNames(o.Env) {
+		value := o.Env[name]
 		if err := checkEnvName(name); err != nil {
 			return nil, &actions.OptionError{Key: "env." + name, Msg: err.Error()}
 		}
@@ -174,13 +186,18 @@ func New(opts actions.Options, env Env) (*Action, error) {
 			return nil, &actions.OptionError{Key: fmt.Sprintf("pass_env.%d", i), Msg: fmt.Sprintf("%s is also set in env: keep one", name)}
 		}
 	}
-	for i, p := range o.Outputs {
-		if err := git.ValidatePattern(p); err != nil {
-			return nil, &actions.OptionError{Key: fmt.Sprintf("outputs.%d", i), Msg: err.Error()}
+	for _, list := range []struct {
+		key      string
+		patterns []string
+	}{{"lfs", o.LFS}, {"outputs", o.Outputs}} {
+		for i, p := range list.patterns {
+			if err := git.ValidatePattern(p); err != nil {
+				return nil, &actions.OptionError{Key: fmt.Sprintf("%s.%d", list.key, i), Msg: err.Error()}
+			}
 		}
-	}
-	if err := git.ValidatePatterns(o.Outputs); err != nil {
-		return nil, &actions.OptionError{Key: "outputs", Msg: err.Error()}
+		if err := git.ValidatePatterns(list.patterns); err != nil {
+			return nil, &actions.OptionError{Key: list.key, Msg: err.Error()}
+		}
 	}
 	limit, err := parseLimit(o.OutputLimit)
 	if err != nil {
@@ -213,6 +230,7 @@ func New(opts actions.Options, env Env) (*Action, error) {
 		env:         o.Env,
 		passEnv:     o.PassEnv,
 		token:       o.Token,
+		lfs:         o.LFS,
 		outputs:     o.Outputs,
 		outputLimit: limit,
 		killGrace:   grace,
@@ -299,10 +317,12 @@ func parseSize(s string) (int64, error) {
 // the pass_env values removed (those of at least 6 bytes), and goes to log
 // and into Details.
 //
-// A command that fails or times out is a Failure result. Run returns an
-// error when ctx is cancelled for another reason than its deadline (the job
-// was superseded or the bot is stopping), and when the command could not be
-// started for a reason that is not the command's (no process could be made).
+// Files matching the lfs patterns get their content first. A command that
+// fails or times out is a Failure result. Run returns an error when such a
+// download fails, when ctx is cancelled for another reason than its
+// deadline (the job was superseded or the bot is stopping), and when the
+// command could not be started for a reason that is not the command's (no
+// process could be made).
 // With outputs, the files the command created or changed that match them
 // become the result's Proposal.
 func (a *Action) Run(ctx context.Context, ws *actions.Workspace, log io.Writer) (actions.Result, error) {
@@ -329,6 +349,9 @@ func (a *Action) Run(ctx context.Context, ws *actions.Workspace, log io.Writer) 
 	fmt.Fprintf(log, "run: $ %s\n", shown)
 	fmt.Fprintf(log, "run: in %s with %s\n", ws.Dir, strings.Join(sortedNames(env), " "))
 
+	if err := a.materialize(ctx, ws, log); err != nil {
+		return actions.Result{}, fmt.Errorf("run %s: %w", shown, err)
+	}
 	var before map[string]fileState
 	if len(a.outputs) > 0 {
 		if before, err = a.snapshot(ws.Dir); err != nil {
@@ -406,6 +429,35 @@ func (a *Action) Run(ctx context.Context, ws *actions.Workspace, log io.Writer) 
 		fmt.Fprintf(log, "run: output file %s\n", f.PathInRepo)
 	}
 	return result, nil
+}
+
+// materialize replaces the LFS pointers the lfs patterns name by their
+// content.
+func (a *Action) materialize(ctx context.Context, ws *actions.Workspace, log io.Writer) error {
+	if len(a.lfs) == 0 {
+		return nil
+	}
+	files, err := ws.Files()
+	if err != nil {
+		return fmt.Errorf("list files: %w", err)
+	}
+	for _, name := range files {
+		if !git.MatchAny(a.lfs, name) {
+			continue
+		}
+		p, isPointer, err := ws.Pointer(name)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", name, err)
+		}
+		if !isPointer || ws.Content == nil {
+			continue
+		}
+		fmt.Fprintf(log, "run: downloading the content of %s (%s)\n", name, formatSize(p.Size))
+		if _, err := ws.Materialize(ctx, name); err != nil {
+			return fmt.Errorf("download the content of %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // environ builds the command's environment, and lists the values to keep

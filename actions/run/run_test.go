@@ -3,7 +3,11 @@ package run_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -18,6 +22,7 @@ import (
 
 	"github.com/hubbot/hubbot/actions"
 	"github.com/hubbot/hubbot/actions/run"
+	"github.com/hubbot/hubbot/lfs"
 )
 
 const testToken = "hf_TestTokenValue0123456789abcdef"
@@ -96,6 +101,7 @@ func TestNewOptionErrors(t *testing.T) {
 		{"pass_env and env", actions.Options{"command": []any{"true"}, "pass_env": []any{"A"}, "env": map[string]any{"A": "1"}}, "pass_env.0", "also set in env"},
 		{"bad output pattern", actions.Options{"command": []any{"true"}, "outputs": []any{"out/[x"}}, "outputs.0", "bad segment"},
 		{"outputs only exclude", actions.Options{"command": []any{"true"}, "outputs": []any{"!out/**"}}, "outputs", "only exclusions"},
+		{"bad lfs pattern", actions.Options{"command": []any{"true"}, "lfs": []any{"*.bin", ""}}, "lfs.1", "empty"},
 		{"output limit too small", actions.Options{"command": []any{"true"}, "output_limit": "10B"}, "output_limit", "between"},
 		{"output limit unreadable", actions.Options{"command": []any{"true"}, "output_limit": "lots"}, "output_limit", "want a size"},
 		{"output limit of a wrong type", actions.Options{"command": []any{"true"}, "output_limit": true}, "output_limit", "want a size"},
@@ -515,3 +521,60 @@ func TestRunWithoutWorkspace(t *testing.T) {
 
 // shellQuoted quotes a script as the display of the argv does.
 func shellQuoted(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// fakeContent serves the content of LFS pointers from a map by oid.
+type fakeContent struct {
+	blobs   map[string]string
+	fetched []string
+}
+
+func (c *fakeContent) Fetch(ctx context.Context, path string, p lfs.Pointer, w io.Writer) error {
+	blob, ok := c.blobs[p.OID]
+	if !ok {
+		return fmt.Errorf("no content for %s", path)
+	}
+	c.fetched = append(c.fetched, path)
+	_, err := io.WriteString(w, blob)
+	return err
+}
+
+func pointerOf(content string) string {
+	sum := sha256.Sum256([]byte(content))
+	return lfs.Pointer{OID: hex.EncodeToString(sum[:]), Size: int64(len(content))}.String()
+}
+
+func TestRunMaterialisesLFSFiles(t *testing.T) {
+	const weights = "the real weights"
+	f := newFixture(t)
+	f.write(t, "model.safetensors", pointerOf(weights), 0o644)
+	f.write(t, "other.bin", pointerOf("other weights"), 0o644)
+	content := &fakeContent{blobs: map[string]string{}}
+	for _, c := range []string{weights, "other weights"} {
+		sum := sha256.Sum256([]byte(c))
+		content.blobs[hex.EncodeToString(sum[:])] = c
+	}
+	f.ws.Content = content
+
+	opts := sh(`cat model.safetensors; echo; head -c 7 other.bin; echo; echo converted > model.onnx`)
+	opts["lfs"] = []any{"*.safetensors"}
+	opts["outputs"] = []any{"*.safetensors", "*.onnx"}
+	res, log, err := f.run(t, t.Context(), opts)
+	require.NoError(t, err)
+	assert.Equal(t, actions.Success, res.Conclusion)
+	assert.Contains(t, res.Details, weights, "the command reads the content")
+	assert.Contains(t, res.Details, "version", "other files stay pointers")
+	assert.Equal(t, []string{"model.safetensors"}, content.fetched)
+	assert.Contains(t, log, "downloading the content of model.safetensors")
+	require.NotNil(t, res.Proposal)
+	require.Len(t, res.Proposal.Files, 1, "the downloaded content is not an output")
+	assert.Equal(t, "model.onnx", res.Proposal.Files[0].PathInRepo)
+
+	// Content the Hub cannot give is an error, not a verdict on the repo.
+	f = newFixture(t)
+	f.write(t, "model.safetensors", pointerOf("missing"), 0o644)
+	f.ws.Content = &fakeContent{}
+	opts = sh(`true`)
+	opts["lfs"] = []any{"*.safetensors"}
+	_, _, err = f.run(t, t.Context(), opts)
+	assert.ErrorContains(t, err, "no content for model.safetensors")
+}
