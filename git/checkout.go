@@ -24,20 +24,16 @@ import (
 // the password and ignores the name.
 const gitUser = "hubbot"
 
-// deepenSteps are the depths tried, one after the other, when a commit is
-// not at the tip of its ref and the server cannot send a commit by its id:
-// the commit just before a push is one step away, an older one rarely more
-// than a few dozen. Each step only transfers what the previous one lacked.
-var deepenSteps = [...]int{2, 8, 32}
-
 // wantRef is where a commit fetched by its id is kept, so that it is
 // reachable from a ref in the local repository.
 const wantRef = "refs/hubbot/want"
 
 // ErrSHANotFound means the commit asked for could not be fetched: the ref no
-// longer exists, or it moved to a history that does not contain the commit
-// within reach (a force push, a newer push beyond the deepening steps). For
-// a job this means it was superseded. The error is a *SHANotFoundError.
+// longer exists, or it moved on and the server would not send the commit:
+// not by its id (servers differ: some send any commit, some those a ref
+// leads to, git by default none) and not within 32 commits of the ref's new
+// head. For a job this means it was superseded. The error is a
+// *SHANotFoundError.
 var ErrSHANotFound = errors.New("commit not found")
 
 // SHANotFoundError says which commit was not found and where the ref points
@@ -117,9 +113,9 @@ func (secret) GoString() string { return "[redacted]" }
 // out its tree, without LFS smudging. The fetch is shallow: depth 1 when the
 // commit is the tip of the ref, deeper only when the ref has moved on since
 // (then the commit is fetched by its id when the server allows it, else the
-// ref's history is deepened step by step). A commit the ref no longer leads
-// to is an error matching ErrSHANotFound. On any error nothing is left on
-// disk. The context bounds the network transfer.
+// ref's history is deepened step by step). A deleted ref, or a commit that
+// cannot be fetched that way, is an error matching ErrSHANotFound. On any
+// error nothing is left on disk. The context bounds the network transfer.
 //
 // Neither the token nor a URL with credentials is written to disk: the
 // repository's config names the remote by req.URL only. Repo content is not
@@ -300,7 +296,10 @@ func isNotOurRef(err error) bool {
 // deepenUntil deepens the fetched ref step by step until the object h is
 // present, and reports whether it is.
 func (c *Checkout) deepenUntil(ctx context.Context, h plumbing.Hash) (bool, error) {
-	for _, depth := range deepenSteps {
+	// The commit just before a push is one step away, an older one rarely
+	// more than a few dozen. Each step only transfers what the previous one
+	// lacked.
+	for _, depth := range [...]int{2, 8, 32} {
 		if err := c.fetch(ctx, config.RefSpec("+"+c.Ref+":"+c.Ref), depth); err != nil {
 			if errors.Is(err, gogit.NoMatchingRefSpecError{}) || errors.Is(err, transport.ErrEmptyRemoteRepository) {
 				return false, nil // deleted meanwhile
