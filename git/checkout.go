@@ -82,8 +82,8 @@ type Checkout struct {
 	// Dir is the root of the work tree (with its .git directory). Files
 	// stored in LFS hold their pointer.
 	Dir string
-	// TempDir is scratch space next to the work tree, removed with it: a
-	// home and temporary directory for commands, outside the tree.
+	// TempDir is scratch space next to the work tree, outside it, removed
+	// with it and by Sweep: for an action's temporary files.
 	TempDir string
 	Repo    hubclient.Repo
 	Ref     string
