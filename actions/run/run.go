@@ -47,7 +47,8 @@
 //   - outputs: path patterns (git.MatchPath syntax) of files the command
 //     writes in the work tree to offer as a pull request. Only files it
 //     created or changed count, so a pattern never proposes an untouched
-//     LFS pointer.
+//     LFS pointer; links out of the tree are refused, and so are more than
+//     1000 files.
 //   - output_limit: how much output is kept, head and tail, as a size
 //     ("1MiB", "64KB") or a number of bytes; default 1 MiB.
 //   - kill_grace: time between SIGTERM and SIGKILL when the command is
