@@ -74,8 +74,12 @@ func (c *checker) checkFields() {
 		}
 		if known[p.key] {
 			if p.val.kind == kindNull && !p.val.broken && blankMatters(p.key) {
+				why := "the Hub rejects a push with it blank"
+				if p.key != "license" && p.key != "datasets" {
+					why = "the Hub ignores it at best, and rejects some blank fields (license, datasets) outright"
+				}
 				c.add(checkBlankValue, p.key, p.keyPos,
-					fmt.Sprintf("`%s` is present with no value; the Hub rejects a push with a blank field", p.key),
+					fmt.Sprintf("`%s` is present with no value; %s", p.key, why),
 					fmt.Sprintf("give `%s` a value or remove the line", p.key))
 			}
 			continue

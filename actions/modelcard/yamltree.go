@@ -1,6 +1,7 @@
 package modelcard
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -10,10 +11,9 @@ import (
 	"github.com/goccy/go-yaml/token"
 )
 
-// Limits on the front matter, which is attacker-controlled. They are far
-// above what real cards use (the largest, with hundreds of evaluation
-// results, stay under a few hundred KiB, a dozen levels and a hundred keys
-// per mapping) and low enough that a hostile card costs well under a second.
+// Limits on the front matter, which is attacker-controlled. Real cards,
+// even those with hundreds of evaluation results, stay far below them, and
+// they are low enough that a hostile card costs well under a second.
 const (
 	// MaxFrontMatterBytes bounds the YAML block before it is parsed.
 	MaxFrontMatterBytes = 1 << 20
@@ -225,7 +225,8 @@ func parseErrorProblem(fm frontMatter, err error) yamlProblem {
 		GetToken() *token.Token
 		GetMessage() string
 	}
-	if te, ok := err.(tokenError); ok {
+	var te tokenError
+	if errors.As(err, &te) {
 		return syntaxProblem(fm, te.GetToken(), te.GetMessage())
 	}
 	return yamlProblem{check: checkYAMLSyntax, pos: fm.yamlStart, msg: "YAML syntax error",
