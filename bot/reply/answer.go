@@ -43,6 +43,9 @@ func compose(in composeInput) string {
 	text = unmention(text, in.syntax.Name, in.people)
 	text = in.syntax.Safe(text)
 	text = report.Sanitize(text, in.syntax.Prefix)
+	// Only the footer may carry a marker; clean removed every comment, and
+	// this keeps it so whatever the steps above did.
+	text = strings.ReplaceAll(text, "<!--", "&lt;!--")
 	text = strings.TrimSpace(text)
 	if text == "" {
 		return ""

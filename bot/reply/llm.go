@@ -58,12 +58,12 @@ type chat struct {
 func newChat(baseURL, key, model string, maxTokens int, timeout time.Duration, retry Retry, hc *http.Client) *chat {
 	if hc == nil {
 		hc = &http.Client{Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			TLSHandshakeTimeout:   10 * time.Second,
-			MaxIdleConnsPerHost:   4,
-			IdleConnTimeout:       90 * time.Second,
-			ForceAttemptHTTP2:     true,
+			Proxy:               http.ProxyFromEnvironment,
+			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSHandshakeTimeout: 10 * time.Second,
+			MaxIdleConnsPerHost: 4,
+			IdleConnTimeout:     90 * time.Second,
+			ForceAttemptHTTP2:   true,
 		}}
 	}
 	noRedirect := *hc
@@ -200,10 +200,13 @@ func classify(err error, timeout time.Duration) (string, bool) {
 	switch {
 	case errors.As(err, &tooLarge), errors.As(err, &redirect):
 		return err.Error(), false
-	case errors.As(err, &apiErr):
-		return statusReason(apiErr.HTTPStatusCode, apiErr.Message), transientStatus(apiErr.HTTPStatusCode)
+	// A RequestError first: for an error body that is not OpenAI's shape
+	// (the router's {"error": "..."}) it wraps a half-read APIError that
+	// has no status.
 	case errors.As(err, &reqErr):
 		return statusReason(reqErr.HTTPStatusCode, bodyHint(reqErr.Body)), transientStatus(reqErr.HTTPStatusCode)
+	case errors.As(err, &apiErr):
+		return statusReason(apiErr.HTTPStatusCode, apiErr.Message), transientStatus(apiErr.HTTPStatusCode)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Sprintf("no answer within reply.timeout (%s)", timeout), true
 	}

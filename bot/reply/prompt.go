@@ -147,14 +147,16 @@ func buildUser(in promptInput, budget int) (string, PromptStats) {
 		}
 	}
 	// Newest first, stopping at the first that does not fit: what is left
-	// out is always the oldest stretch after the description.
+	// out is always the oldest stretch after the description. One long
+	// comment may not take more than a quarter of the room.
+	otherCap := max(room, 0)/4 + 64
 	oldestKept := len(in.turns)
 	for i := len(in.turns) - 1; i > 0; i-- {
 		if required[i] {
 			oldestKept = i
 			continue
 		}
-		r, cut := renderTurn(in.turns[i], false, max(room, 0)/3+64)
+		r, cut := renderTurn(in.turns[i], false, otherCap)
 		if estimateTokens(r)+1 > room {
 			break
 		}

@@ -15,16 +15,15 @@ import (
 // rendered, so a classic place to hide instructions) are removed, an
 // unclosed one hides the rest as it would in the page, and control and
 // invisible format characters (zero-width and bidi controls, tag characters
-// used to smuggle text) are dropped. Invalid UTF-8 is replaced.
+// used to smuggle text) are dropped. Runs of blank lines become one. Invalid
+// UTF-8 is replaced.
 func clean(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	s = strings.ReplaceAll(s, "\r", "\n")
-	s = htmlCommentRE.ReplaceAllString(s, "")
-	if i := strings.Index(s, "<!--"); i >= 0 {
-		s = s[:i]
-	}
-	return strings.Map(func(r rune) rune {
+	// Invisible characters go first, so that none can hide a comment
+	// opener ("<!\u200b--") from the next step.
+	s = strings.Map(func(r rune) rune {
 		switch {
 		case r == '\n' || r == '\t':
 			return r
@@ -33,9 +32,18 @@ func clean(s string) string {
 		}
 		return r
 	}, s)
+	s = htmlCommentRE.ReplaceAllString(s, "")
+	if i := strings.Index(s, "<!--"); i >= 0 {
+		s = s[:i]
+	}
+	return blankLinesRE.ReplaceAllString(s, "\n\n")
 }
 
-var htmlCommentRE = regexp.MustCompile(`(?s)<!--.*?-->`)
+var (
+	htmlCommentRE = regexp.MustCompile(`(?s)<!--.*?-->`)
+	// blankLinesRE finds runs of blank lines, which removed comments leave.
+	blankLinesRE = regexp.MustCompile(`\n[ \t]*\n(?:[ \t]*\n)+`)
+)
 
 // estimateTokens is a cheap, deliberately high estimate of how many tokens a
 // text costs: about four ASCII characters per token, and a whole token for
