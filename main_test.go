@@ -9,13 +9,13 @@ import (
 
 func TestVersion(t *testing.T) {
 	var out, errOut bytes.Buffer
-	code := run([]string{"version"}, &out, &errOut)
+	code := run(t.Context(), []string{"version"}, &out, &errOut, func(string) string { return "" })
 	assert.Equal(t, 0, code)
 	assert.Regexp(t, `^hubbot \S+\n$`, out.String())
 }
 
 func TestUnknownCommand(t *testing.T) {
 	var out, errOut bytes.Buffer
-	assert.Equal(t, 2, run([]string{"frobnicate"}, &out, &errOut))
+	assert.Equal(t, 2, run(t.Context(), []string{"frobnicate"}, &out, &errOut, func(string) string { return "" }))
 	assert.Contains(t, errOut.String(), `unknown command "frobnicate"`)
 }

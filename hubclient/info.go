@@ -221,39 +221,30 @@ func (c *Client) Compare(ctx context.Context, r Repo, base, head string) ([]Chan
 	return parseRawDiff(string(body)), nil
 }
 
-// parseRawDiff reads lines such as
+// parseRawDiff reads the raw compare output, lines such as
 //
-//	:100644 100644 0123abc 4567def M	README.md
+//	T 1807	:100644 100644 0123abc... 4567def... M	README.md
 //	:100644 100644 0123abc 4567def R100	old.txt	new.txt
 //
-// keeping only what it needs: the status letter and the paths, which are the
-// tab-separated fields after the first.
+// keeping only the status letter and the paths: the fields after the first
+// tab-separated field whose last word is a git status.
 func parseRawDiff(s string) []ChangedFile {
 	var out []ChangedFile
 	for _, line := range strings.Split(s, "\n") {
-		line = strings.TrimRight(line, "\r")
-		if strings.TrimSpace(line) == "" {
-			continue
+		fields := strings.Split(strings.TrimRight(line, "\r"), "\t")
+		for i := 0; i < len(fields)-1; i++ {
+			words := strings.Fields(fields[i])
+			if len(words) == 0 || !isStatus(words[len(words)-1]) {
+				continue
+			}
+			paths := fields[i+1:]
+			cf := ChangedFile{Status: words[len(words)-1][:1], Path: paths[len(paths)-1]}
+			if len(paths) > 1 {
+				cf.OldPath = paths[0]
+			}
+			out = append(out, cf)
+			break
 		}
-		fields := strings.Split(line, "\t")
-		if len(fields) < 2 {
-			continue
-		}
-		head := strings.Fields(fields[0])
-		status := ""
-		paths := fields[1:]
-		if len(head) > 0 {
-			status = head[len(head)-1]
-		}
-		// Some renderings put the status in its own tab field.
-		if len(paths) > 1 && isStatus(paths[0]) {
-			status, paths = paths[0], paths[1:]
-		}
-		cf := ChangedFile{Status: strings.ToUpper(status[:min(1, len(status))]), Path: paths[len(paths)-1]}
-		if len(paths) > 1 {
-			cf.OldPath = paths[0]
-		}
-		out = append(out, cf)
 	}
 	return out
 }
@@ -419,4 +410,25 @@ func revOrMain(rev string) string {
 		return "main"
 	}
 	return rev
+}
+
+// UserOverview is what the Hub shows about an account.
+type UserOverview struct {
+	User     string `json:"user"` // the username
+	Fullname string `json:"fullname"`
+	Type     string `json:"type"` // "user" or "org"
+	Orgs     []Org  `json:"orgs"`
+}
+
+// GetUserOverview returns an account's overview, including the orgs a user
+// belongs to.
+func (c *Client) GetUserOverview(ctx context.Context, name string) (*UserOverview, error) {
+	if name == "" || strings.ContainsAny(name, "/?#&") {
+		return nil, fmt.Errorf("user overview: invalid name %q", name)
+	}
+	var out UserOverview
+	if _, err := c.getJSON(ctx, "user_overview", c.Endpoint()+"/api/users/"+url.PathEscape(name)+"/overview", &out); err != nil {
+		return nil, fmt.Errorf("user overview of %s: %w", name, err)
+	}
+	return &out, nil
 }

@@ -32,8 +32,8 @@ func ParseRepoType(s string) (RepoType, error) {
 
 // Repo names a Hub repository.
 type Repo struct {
-	Type RepoType // zero means Model
-	ID   string   // "namespace/name", as huggingface_hub's repo_id
+	Type RepoType `json:"type"` // zero means Model
+	ID   string   `json:"id"`   // "namespace/name", as huggingface_hub's repo_id
 }
 
 // String renders the repo as people write it: "ns/name" for models,

@@ -348,7 +348,7 @@ func TestTokenNeverLeaks(t *testing.T) {
 	_, err := c.RepoInfo(t.Context(), Repo{ID: "acme/tiny"}, "main", nil)
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), testToken)
-	for _, s := range []string{fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", *c)} {
+	for _, s := range []string{fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c)} {
 		assert.NotContains(t, s, testToken)
 	}
 	out, _ := json.Marshal(struct{ T secret }{secret(testToken)})
@@ -731,12 +731,14 @@ func TestParseRawDiff(t *testing.T) {
 	got := parseRawDiff(":100644 100644 1111 2222 M\tREADME.md\n" +
 		":000000 100644 0000 3333 A\tdir/new file.txt\r\n" +
 		":100644 100644 4444 5555 R087\told.txt\tnew.txt\n" +
-		"T 1807\tM\tdata/train.parquet\n\n")
+		"T 1807\tM\tdata/train.parquet\n\n" +
+		"B 52836295\t:100644 100644 aaaa... bbbb... M\tdata/x.bin\n")
 	assert.Equal(t, []ChangedFile{
 		{Status: "M", Path: "README.md"},
 		{Status: "A", Path: "dir/new file.txt"},
 		{Status: "R", Path: "new.txt", OldPath: "old.txt"},
 		{Status: "M", Path: "data/train.parquet"},
+		{Status: "M", Path: "data/x.bin"},
 	}, got)
 }
 

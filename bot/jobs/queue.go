@@ -47,6 +47,9 @@ type Handlers struct {
 	Report  func(ctx context.Context, job *Job) error // show a queued job's state on the Hub
 	Command func(ctx context.Context, job *Job, log *Log) (Outcome, error)
 	Reply   func(ctx context.Context, job *Job, log *Log) (Outcome, error)
+	// Schedule returns the runs a schedule asks for now (the current head
+	// of each repo it covers).
+	Schedule func(ctx context.Context, action string, repos []string) ([]Spec, error)
 }
 
 // Outcome is how a job ended.
@@ -109,6 +112,7 @@ func New(ctx context.Context, opts Options) (*Queue, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &runWorker{q: q})
 	river.AddWorker(workers, &reportWorker{q: q})
+	river.AddWorker(workers, &scheduleWorker{q: q})
 	client, err := river.NewClient(riversqlite.New(db), &river.Config{
 		Queues: map[string]river.QueueConfig{
 			queueRun:     {MaxWorkers: opts.Concurrency},

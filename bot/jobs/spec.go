@@ -5,6 +5,7 @@
 package jobs
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -61,8 +62,10 @@ type Spec struct {
 	AuthorID   string         `json:"author_id,omitempty"`
 	OwnerID    string         `json:"owner_id,omitempty"` // the repo owner's id, from the payload
 	Args       []string       `json:"args,omitempty"`
-	Text       string         `json:"text,omitempty"` // the comment, for commands and replies
-	Event      string         `json:"event,omitempty"`
+	Text       string         `json:"text,omitempty"`  // a prepared reply, for commands that only answer
+	Event      string         `json:"event,omitempty"` // what caused it, when Trigger does not say (recovery)
+	// Data is kind-specific, such as the parsed command invocations.
+	Data json.RawMessage `json:"data,omitempty"`
 }
 
 // DedupeKey identifies the work, so the same work is not queued twice

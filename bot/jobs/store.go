@@ -5,8 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/riverqueue/river"
 )
 
 const jobColumns = `id, delivery_key, spec, state, conclusion, summary, details, attempt, superseded_by, retry_of,
@@ -213,3 +216,103 @@ func (q *Queue) QueueDepth(ctx context.Context) (int, error) {
 
 // Ready reports whether the database answers.
 func (q *Queue) Ready(ctx context.Context) error { return q.db.PingContext(ctx) }
+
+// EnqueueAgain queues work even when the same work ran in the last day (a
+// command asking for a re-run); it only refuses work that is queued or
+// running already, returning that job's id and true.
+func (q *Queue) EnqueueAgain(ctx context.Context, origin string, s Spec) (int64, bool, error) {
+	var id int64
+	err := q.db.QueryRowContext(ctx, `SELECT id FROM hubbot_jobs WHERE dedupe_key = $1 AND state IN ($2, $3) ORDER BY id DESC LIMIT 1`,
+		s.DedupeKey(), StateQueued, StateRunning).Scan(&id)
+	if err == nil {
+		return id, true, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, false, err
+	}
+	ids, err := q.enqueue(ctx, origin, []Spec{s}, false)
+	if err != nil {
+		return 0, false, err
+	}
+	return ids[0], false, nil
+}
+
+// LastRuns returns, per action, the newest run job for a revision of a ref.
+func (q *Queue) LastRuns(ctx context.Context, repo, ref, sha string) ([]*Job, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT `+strings.Replace(jobColumns, "log", "''", 1)+` FROM hubbot_jobs
+		WHERE repo = $1 AND ref = $2 AND sha = $3 AND kind = $4 ORDER BY id DESC`, repo, ref, sha, string(KindRun))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	seen := map[string]bool{}
+	var out []*Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, err
+		}
+		if !seen[j.Spec.Action] {
+			seen[j.Spec.Action] = true
+			out = append(out, j)
+		}
+	}
+	return out, rows.Err()
+}
+
+// LastSHA returns the revision of the newest run job of an action on a ref,
+// "" when there is none: recovery compares heads with it.
+func (q *Queue) LastSHA(ctx context.Context, repo, ref, action string) (string, error) {
+	var sha string
+	err := q.db.QueryRowContext(ctx, `SELECT sha FROM hubbot_jobs WHERE repo = $1 AND ref = $2 AND action = $3 AND kind = $4
+		ORDER BY id DESC LIMIT 1`, repo, ref, action, string(KindRun)).Scan(&sha)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return sha, err
+}
+
+// Cancel cancels the queued and running run jobs of repo at ref (of the
+// given actions only, when not empty) and returns how many.
+func (q *Queue) Cancel(ctx context.Context, repo, ref string, actions []string) (int, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT id, action, state, river_id FROM hubbot_jobs
+		WHERE repo = $1 AND ref = $2 AND kind = $3 AND state IN ($4, $5)`, repo, ref, string(KindRun), StateQueued, StateRunning)
+	if err != nil {
+		return 0, err
+	}
+	type target struct {
+		id, riverID   int64
+		action, state string
+	}
+	var targets []target
+	for rows.Next() {
+		var t target
+		if err := rows.Scan(&t.id, &t.action, &t.state, &t.riverID); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		if len(actions) == 0 || slices.Contains(actions, t.action) {
+			targets = append(targets, t)
+		}
+	}
+	rows.Close()
+	var running []int64
+	for _, t := range targets {
+		if t.state == StateQueued {
+			if _, err := q.db.ExecContext(ctx, `UPDATE hubbot_jobs SET state = $1, conclusion = 'cancelled', summary = 'cancelled by a command',
+				finished_at = $2 WHERE id = $3 AND state = $4`, StateCancelled, q.now().UnixMilli(), t.id, StateQueued); err != nil {
+				return 0, err
+			}
+			q.observe(t.action, StateQueued, StateCancelled)
+		}
+		if t.state == StateRunning {
+			running = append(running, t.riverID)
+			continue
+		}
+		if _, err := q.river.JobCancel(ctx, t.riverID); err != nil && !errors.Is(err, river.ErrNotFound) {
+			return 0, err
+		}
+	}
+	q.cancelRiverJobs(running)
+	return len(targets), nil
+}

@@ -1,0 +1,244 @@
+package bot
+
+// Schedules and recovery. The Hub never re-delivers a webhook that failed
+// while the bot was down or asleep, so the bot looks for what it missed: at
+// start-up and every workers.recovery_interval it compares the heads of the
+// concrete repos it is configured for (and their open pull requests) with
+// what it processed, and queues what is missing.
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/hubbot/hubbot/bot/config"
+	"github.com/hubbot/hubbot/bot/jobs"
+	"github.com/hubbot/hubbot/hubclient"
+)
+
+// schedules turns [[schedules]] into periodic jobs.
+func (b *Bot) schedules() ([]*jobs.Schedule, error) {
+	parser := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+	var out []*jobs.Schedule
+	for i, s := range b.cfg.Schedules {
+		when, err := parser.Parse(s.Cron)
+		if err != nil {
+			return nil, b.cfg.At(fmt.Sprintf("schedules.%d.cron", i), "%v", err)
+		}
+		out = append(out, &jobs.Schedule{Index: i, When: when, Action: s.Action, Repos: s.Repos})
+	}
+	return out, nil
+}
+
+// scheduleSpecs returns the runs a schedule asks for now: the action on the
+// main head of each repo it names, org/* globs expanded through the Hub.
+func (b *Bot) scheduleSpecs(ctx context.Context, action string, patterns []string) ([]jobs.Spec, error) {
+	repos, err := b.expandRepos(ctx, patterns)
+	if err != nil {
+		return nil, err
+	}
+	var specs []jobs.Spec
+	for _, r := range repos {
+		if !b.cfg.RepoAllowed(r.String()) {
+			continue
+		}
+		head, err := b.hub.RefSHA(ctx, r, "refs/heads/main")
+		if hubclient.IsNotFound(err) {
+			b.log.Warn("schedule: repo or main branch not found", "repo", r.String())
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		specs = append(specs, jobs.Spec{Kind: jobs.KindRun, Action: action, Trigger: config.OnSchedule, Repo: r,
+			Ref: "refs/heads/main", SHA: head})
+	}
+	return specs, nil
+}
+
+// expandRepos resolves repo ids and "org/*" globs (with an optional
+// datasets/ or spaces/ prefix).
+func (b *Bot) expandRepos(ctx context.Context, patterns []string) ([]hubclient.Repo, error) {
+	var out []hubclient.Repo
+	seen := map[string]bool{}
+	add := func(r hubclient.Repo) {
+		if !seen[r.String()] {
+			seen[r.String()] = true
+			out = append(out, r)
+		}
+	}
+	for _, p := range patterns {
+		t, rest := splitRepoPattern(p)
+		if !strings.ContainsAny(rest, "*?[") {
+			add(hubclient.Repo{Type: t, ID: rest})
+			continue
+		}
+		ns, _, _ := strings.Cut(rest, "/")
+		if strings.ContainsAny(ns, "*?[") {
+			return nil, fmt.Errorf("schedule repos %q: only the name part may be a glob", p)
+		}
+		list, err := b.hub.ListRepos(ctx, t, ns)
+		if err != nil {
+			return nil, fmt.Errorf("expand %s: %w", p, err)
+		}
+		for _, r := range list {
+			if ok, _ := path.Match(rest, r.ID); ok {
+				add(hubclient.Repo{Type: t, ID: r.ID})
+			}
+		}
+	}
+	return out, nil
+}
+
+func splitRepoPattern(p string) (hubclient.RepoType, string) {
+	switch {
+	case strings.HasPrefix(p, "datasets/"):
+		return hubclient.Dataset, strings.TrimPrefix(p, "datasets/")
+	case strings.HasPrefix(p, "spaces/"):
+		return hubclient.Space, strings.TrimPrefix(p, "spaces/")
+	}
+	return hubclient.Model, p
+}
+
+// concreteRepos are the repos recovery watches: those named without a
+// wildcard in schedules and repos.allow.
+func (b *Bot) concreteRepos() []hubclient.Repo {
+	var out []hubclient.Repo
+	seen := map[string]bool{}
+	var patterns []string
+	for _, s := range b.cfg.Schedules {
+		patterns = append(patterns, s.Repos...)
+	}
+	patterns = append(patterns, b.cfg.Repos.Allow...)
+	for _, p := range patterns {
+		if strings.ContainsAny(p, "*?[") {
+			continue
+		}
+		t, id := splitRepoPattern(p)
+		r := hubclient.Repo{Type: t, ID: id}
+		if !seen[r.String()] && b.cfg.RepoAllowed(r.String()) {
+			seen[r.String()] = true
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (b *Bot) recoveryLoop(ctx context.Context) {
+	if !b.hub.HasToken() && len(b.concreteRepos()) == 0 {
+		return
+	}
+	every := b.cfg.Workers.RecoveryInterval.D()
+	for {
+		n, err := b.Recover(ctx)
+		if err != nil {
+			b.log.Warn("recovery scan", "error", err)
+		} else if n > 0 {
+			b.log.Info("recovery queued missed work", "jobs", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+	}
+}
+
+// Recover queues what the bot missed on its concrete repos: for each
+// action, the head of every branch it triggers on and of every open pull
+// request, when no job has seen that revision. It returns how many jobs it
+// queued. Dedupe keys make it safe to run at any time.
+func (b *Bot) Recover(ctx context.Context) (int, error) {
+	total := 0
+	for _, r := range b.concreteRepos() {
+		n, err := b.recoverRepo(ctx, r)
+		if err != nil {
+			return total, fmt.Errorf("recover %s: %w", r, err)
+		}
+		total += n
+	}
+	return total, nil
+}
+
+func (b *Bot) recoverRepo(ctx context.Context, r hubclient.Repo) (int, error) {
+	refs, err := b.hub.ListRefs(ctx, r, true)
+	if hubclient.IsNotFound(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	open := map[string]bool{}
+	if len(refs.PullRequests) > 0 {
+		prs, err := b.hub.ListDiscussions(ctx, r, hubclient.ListDiscussionsOptions{Type: "pull_request", Status: "open"})
+		if err != nil {
+			return 0, err
+		}
+		for _, d := range prs {
+			open[d.GitRef()] = true
+		}
+	}
+	type head struct{ ref, sha, trigger string }
+	var heads []head
+	for _, br := range refs.Branches {
+		heads = append(heads, head{"refs/heads/" + strings.TrimPrefix(br.Name, "refs/heads/"), br.TargetCommit, config.OnPush})
+	}
+	for _, pr := range refs.PullRequests {
+		ref := pr.Ref
+		if ref == "" {
+			ref = pr.Name
+		}
+		if !strings.HasPrefix(ref, "refs/pr/") {
+			ref = "refs/pr/" + strings.TrimPrefix(ref, "refs/pr/")
+		}
+		if open[ref] {
+			heads = append(heads, head{ref, pr.TargetCommit, config.OnPullRequest})
+		}
+	}
+	var specs []jobs.Spec
+	for _, h := range heads {
+		for _, a := range b.cfg.Actions {
+			if !a.Has(h.trigger) || (h.trigger == config.OnPush && !a.MatchesBranch(strings.TrimPrefix(h.ref, "refs/heads/"))) {
+				continue
+			}
+			s := jobs.Spec{Kind: jobs.KindRun, Action: a.Name, Trigger: h.trigger, Event: jobs.TriggerRecovery,
+				Repo: r, Ref: h.ref, SHA: h.sha}
+			if done, err := b.queue.Processed(ctx, s); err != nil || done {
+				if err != nil {
+					return 0, err
+				}
+				continue
+			}
+			if own, _ := b.queue.IsBotCommit(ctx, r.String(), h.sha); own {
+				continue
+			}
+			// Compare with the last revision seen, so path filters apply.
+			if last, err := b.queue.LastSHA(ctx, r.String(), h.ref, a.Name); err == nil && last != "" {
+				s.OldSHA = last
+			}
+			if n := prNumberOf(h.ref); n > 0 {
+				s.Discussion = n
+			}
+			specs = append(specs, s)
+		}
+	}
+	if len(specs) == 0 {
+		return 0, nil
+	}
+	slices.SortFunc(specs, func(x, y jobs.Spec) int { return strings.Compare(x.Ref+x.Action, y.Ref+y.Action) })
+	ids, err := b.queue.Enqueue(ctx, "recovery", specs)
+	return len(ids), err
+}
+
+func prNumberOf(ref string) int {
+	var n int
+	if _, err := fmt.Sscanf(ref, "refs/pr/%d", &n); err != nil {
+		return 0
+	}
+	return n
+}

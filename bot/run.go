@@ -1,0 +1,243 @@
+package bot
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hubbot/hubbot/actions"
+	"github.com/hubbot/hubbot/bot/config"
+	"github.com/hubbot/hubbot/bot/jobs"
+	"github.com/hubbot/hubbot/bot/report"
+	"github.com/hubbot/hubbot/git"
+	"github.com/hubbot/hubbot/hubclient"
+)
+
+// runJob runs an action on a revision: it checks the revision is still the
+// head of its ref, clones it, applies the path filter, runs the action with
+// its timeout, publishes what it proposes, and reports the result.
+func (b *Bot) runJob(ctx context.Context, job *jobs.Job, log *jobs.Log) (jobs.Outcome, error) {
+	start := time.Now()
+	s := job.Spec
+	cfgAction := b.cfg.Action(s.Action)
+	action := b.actions[s.Action]
+	if cfgAction == nil || action == nil {
+		return b.conclude(ctx, job, log, jobs.Outcome{State: jobs.StateFailed, Conclusion: "error",
+			Summary: fmt.Sprintf("action %q is not configured any more", s.Action)})
+	}
+	timeout := b.cfg.Workers.JobTimeout.D()
+	if t := cfgAction.Timeout.D(); t > 0 && t < timeout {
+		timeout = t
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	log.Printf("%s on %s %s at %s (trigger %s, timeout %s)", s.Action, s.Repo, s.Ref, shortSHA(s.SHA), s.Trigger, timeout)
+
+	if err := b.publishSticky(ctx, job, log); err != nil {
+		log.Printf("could not show the running state: %v", err)
+	}
+	if out, done, err := b.stillCurrent(ctx, job, log); done || err != nil {
+		if err != nil {
+			return jobs.Outcome{}, err
+		}
+		return b.conclude(ctx, job, log, out)
+	}
+
+	co, err := b.workspaces.Checkout(ctx, git.CheckoutRequest{Repo: s.Repo, URL: b.hub.GitURL(s.Repo), Token: b.hub.Token(),
+		Ref: s.Ref, SHA: s.SHA, JobID: fmt.Sprint(job.ID)})
+	var notFound *git.SHANotFoundError
+	if errors.As(err, &notFound) {
+		return b.conclude(ctx, job, log, skippedOutcome("superseded", fmt.Sprintf("%s is no longer on %s", shortSHA(s.SHA), s.Ref)))
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return b.interrupted(ctx, job, log, timeout, err)
+		}
+		return jobs.Outcome{}, jobs.Temporary(fmt.Errorf("clone %s at %s: %w", s.Repo, shortSHA(s.SHA), err))
+	}
+	defer co.Close()
+	log.Printf("checked out %s at %s", s.Ref, shortSHA(s.SHA))
+
+	changed, err := b.changedPaths(ctx, co, s)
+	if err != nil {
+		log.Printf("could not list changed paths (running anyway): %v", err)
+		changed = nil
+	}
+	if len(cfgAction.Paths) > 0 && changed != nil && !git.MatchPaths(cfgAction.Paths, changed) {
+		log.Printf("no changed path matches %v", cfgAction.Paths)
+		return b.conclude(ctx, job, log, skippedOutcome("no-change", fmt.Sprintf("no changes to %s", strings.Join(cfgAction.Paths, ", "))))
+	}
+
+	ws := &actions.Workspace{Dir: co.Dir, Repo: actions.Repo{ID: s.Repo.ID, Type: string(repoType(s.Repo))},
+		Ref: s.Ref, SHA: s.SHA, Changed: changed, Content: co.Content(b.hub)}
+	result, err := action.Run(ctx, ws, log)
+	if err != nil {
+		if ctx.Err() != nil {
+			return b.interrupted(ctx, job, log, timeout, err)
+		}
+		var he *hubclient.Error
+		var te *hubclient.TransportError
+		if errors.As(err, &he) && hubclient.IsAmbiguous(err) || hubclient.IsRateLimited(err) || errors.As(err, &te) {
+			return jobs.Outcome{}, jobs.Temporary(err)
+		}
+		return b.conclude(ctx, job, log, jobs.Outcome{State: jobs.StateFailed, Conclusion: "error", Summary: oneLine(err.Error())})
+	}
+	log.Printf("%s: %s (%s)", s.Action, result.Conclusion, oneLine(result.Summary))
+
+	if result.Proposal != nil && result.Conclusion == actions.Success {
+		note, err := b.publishProposal(ctx, job, result.Proposal, log)
+		if err != nil {
+			return jobs.Outcome{}, err
+		}
+		result.Summary = strings.TrimSpace(result.Summary + " " + note)
+	}
+	out := outcomeOf(result)
+	b.metrics.jobDuration.WithLabelValues(s.Action, out.State).Observe(time.Since(start).Seconds())
+	return b.conclude(ctx, job, log, out)
+}
+
+// stillCurrent checks that the job's revision is what its ref points to now
+// and was not committed by the bot itself. done means the job ends here.
+func (b *Bot) stillCurrent(ctx context.Context, job *jobs.Job, log *jobs.Log) (jobs.Outcome, bool, error) {
+	s := job.Spec
+	if own, err := b.queue.IsBotCommit(ctx, s.Repo.String(), s.SHA); err == nil && own && s.Trigger == config.OnPullRequest {
+		return skippedOutcome("own-commit", "commit made by hubbot"), true, nil
+	}
+	head, err := b.hub.RefSHA(ctx, s.Repo, s.Ref)
+	switch {
+	case hubclient.IsNotFound(err):
+		return skippedOutcome("superseded", s.Ref+" no longer exists"), true, nil
+	case err != nil:
+		return jobs.Outcome{}, true, jobs.Temporary(fmt.Errorf("read the head of %s: %w", s.Ref, err))
+	case head != s.SHA:
+		log.Printf("%s moved on to %s", s.Ref, shortSHA(head))
+		return skippedOutcome("superseded", fmt.Sprintf("superseded: %s is now at %s", s.Ref, shortSHA(head))), true, nil
+	}
+	return jobs.Outcome{}, false, nil
+}
+
+// changedPaths lists what the event changed: for a push, between the old
+// and new commit; for a pull request, between the PR head and its base.
+// Nil means unknown (a new ref, a schedule, a command): run everything.
+func (b *Bot) changedPaths(ctx context.Context, co *git.Checkout, s jobs.Spec) ([]string, error) {
+	switch s.Trigger {
+	case config.OnPush, config.OnTag:
+		if s.OldSHA == "" {
+			return nil, nil
+		}
+		return co.ChangedPaths(ctx, s.OldSHA, b.hub)
+	case config.OnPullRequest:
+		base := s.OldSHA
+		if base == "" {
+			// A new pull request: compare with the branch it targets.
+			head, err := b.hub.RefSHA(ctx, s.Repo, "refs/heads/main")
+			if err != nil {
+				return nil, err
+			}
+			base = head
+		}
+		return co.ChangedPaths(ctx, base, b.hub)
+	}
+	return nil, nil
+}
+
+// interrupted ends a job whose context is done: a timeout is a failure to
+// report; a cancellation (superseded, shutdown) goes back to the queue,
+// which knows why.
+func (b *Bot) interrupted(ctx context.Context, job *jobs.Job, log *jobs.Log, timeout time.Duration, err error) (jobs.Outcome, error) {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		log.Printf("timed out after %s: %v", timeout, err)
+		return b.conclude(ctx, job, log, jobs.Outcome{State: jobs.StateFailed, Conclusion: "timeout",
+			Summary: fmt.Sprintf("timed out after %s", timeout)})
+	}
+	return jobs.Outcome{}, err
+}
+
+// conclude reports a job's end on the Hub and returns its outcome.
+func (b *Bot) conclude(ctx context.Context, job *jobs.Job, log *jobs.Log, out jobs.Outcome) (jobs.Outcome, error) {
+	pctx := context.WithoutCancel(ctx)
+	job.State, job.Conclusion, job.Summary, job.Details = out.State, out.Conclusion, out.Summary, out.Details
+	if strings.HasPrefix(job.Spec.Ref, "refs/pr/") {
+		if err := b.publishStickyFinal(pctx, job, log); err != nil {
+			return jobs.Outcome{}, jobs.Temporary(fmt.Errorf("post the report: %w", err))
+		}
+		return out, nil
+	}
+	if err := b.publishBranch(pctx, job, out, log); err != nil {
+		return jobs.Outcome{}, jobs.Temporary(fmt.Errorf("post the report: %w", err))
+	}
+	return out, nil
+}
+
+func outcomeOf(r actions.Result) jobs.Outcome {
+	out := jobs.Outcome{Conclusion: string(r.Conclusion), Summary: r.Summary, Details: r.Details, Fingerprint: r.Fingerprint}
+	switch r.Conclusion {
+	case actions.Success, actions.Neutral:
+		out.State = jobs.StateSucceeded
+	case actions.Skipped:
+		out.State = jobs.StateSkipped
+	default:
+		out.State = jobs.StateFailed
+	}
+	if out.Fingerprint == "" {
+		sum := sha256.Sum256([]byte(string(r.Conclusion) + "\x00" + r.Summary + "\x00" + r.Details))
+		out.Fingerprint = hex.EncodeToString(sum[:12])
+	}
+	return out
+}
+
+func skippedOutcome(conclusion, summary string) jobs.Outcome {
+	return jobs.Outcome{State: jobs.StateSkipped, Conclusion: conclusion, Summary: summary}
+}
+
+// stateOf maps a job to what its report shows.
+func stateOf(job *jobs.Job) report.State {
+	switch job.State {
+	case jobs.StateQueued:
+		return report.Queued
+	case jobs.StateRunning:
+		return report.Running
+	case jobs.StateSkipped:
+		return report.Skipped
+	case jobs.StateCancelled:
+		return report.Cancelled
+	case jobs.StateSucceeded:
+		if job.Conclusion == string(actions.Neutral) {
+			return report.Neutral
+		}
+		return report.Success
+	}
+	if job.Conclusion == "error" {
+		return report.Errored
+	}
+	return report.Failure
+}
+
+func repoType(r hubclient.Repo) hubclient.RepoType {
+	if r.Type == "" {
+		return hubclient.Model
+	}
+	return r.Type
+}
+
+func shortSHA(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
+
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return s
+}
