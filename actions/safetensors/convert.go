@@ -3,6 +3,7 @@ package safetensors
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -118,10 +119,7 @@ func convertTo(ctx context.Context, src *source, out *os.File, opts *Options) (*
 	if err != nil {
 		return nil, err
 	}
-	if err := write(ctx, src, out, p); err != nil {
-		return nil, err
-	}
-	if err := verify(ctx, src, out, p); err != nil {
+	if err := writeVerified(ctx, src, out, p); err != nil {
 		return nil, err
 	}
 
@@ -147,9 +145,57 @@ func convertTo(ctx context.Context, src *source, out *os.File, opts *Options) (*
 	return res, nil
 }
 
+// writeVerified writes the file of plan p to out and verifies it. Each
+// chunk is verified on a second goroutine as soon as it is written, so the
+// verification mostly overlaps the copy; the header is checked at the end.
+func writeVerified(ctx context.Context, src *source, out *os.File, p *plan) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type chunk struct {
+		t      *outTensor
+		off, n int64 // relative to the tensor's first byte
+		last   bool
+	}
+	chunks := make(chan chunk, 16)
+	verified := make(chan error, 1)
+	go func() {
+		v := newVerifier(src, out, p)
+		var err error
+		for c := range chunks {
+			if err == nil {
+				if err = v.written(c.t, c.off, c.n, c.last); err != nil {
+					cancel() // stops the writer
+				}
+			}
+		}
+		if err == nil {
+			err = v.finish(ctx, p)
+		}
+		verified <- err
+	}()
+	werr := write(ctx, src, out, p, func(t *outTensor, off, n int64, last bool) error {
+		select {
+		case chunks <- chunk{t, off, n, last}:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	close(chunks)
+	verr := <-verified
+	switch {
+	case verr != nil && (werr == nil || errors.Is(werr, context.Canceled)):
+		return verr
+	case werr != nil:
+		return werr
+	}
+	return verifyHeader(out, p)
+}
+
 // write writes the header, then every tensor in file order: contiguous ones
-// as one kernel copy, others gathered from a mapped window of the source.
-func write(ctx context.Context, src *source, out *os.File, p *plan) error {
+// as kernel copies, others gathered from a mapped window of the source. It
+// calls done for every chunk written.
+func write(ctx context.Context, src *source, out *os.File, p *plan, done func(t *outTensor, off, n int64, last bool) error) error {
 	var n [8]byte
 	for i, l := 0, uint64(len(p.header)); i < 8; i++ {
 		n[i] = byte(l >> (8 * i))
@@ -167,7 +213,12 @@ func write(ctx context.Context, src *source, out *os.File, p *plan) error {
 		}
 		abs := ot.rec.off + ot.start
 		if ot.contiguous {
-			if err := src.copyRange(ctx, out, abs, ot.nbytes); err != nil {
+			var off int64
+			err := src.copyRange(ctx, out, abs, ot.nbytes, func(c int64) error {
+				off += c
+				return done(ot, off-c, c, off == ot.nbytes)
+			})
+			if err != nil {
 				return fmt.Errorf("tensor %s: %w", quoteName(ot.name), err)
 			}
 			continue
@@ -189,6 +240,9 @@ func write(ctx context.Context, src *source, out *os.File, p *plan) error {
 		}
 		if err != nil {
 			return fmt.Errorf("tensor %s: write: %w", quoteName(ot.name), err)
+		}
+		if err := done(ot, 0, ot.nbytes, true); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -17,13 +17,15 @@ type source struct {
 	lim  Limits
 }
 
-// copyChunk bounds one kernel copy, so cancellation is noticed between chunks.
-const copyChunk = 256 << 20
+// copyChunk bounds one kernel copy: cancellation is noticed between chunks,
+// and each chunk is verified while the next one is copied.
+const copyChunk = 64 << 20
 
-// copyRange appends the n source bytes at off to dst. From a file this is
-// io.CopyN from *os.File to *os.File, which Go turns into copy_file_range on
-// Linux: the bytes never enter this process.
-func (s *source) copyRange(ctx context.Context, dst *os.File, off, n int64) error {
+// copyRange appends the n source bytes at off to dst, calling done after
+// each chunk with its length. From a file this is io.CopyN from *os.File to
+// *os.File, which Go turns into copy_file_range on Linux: the bytes never
+// enter this process.
+func (s *source) copyRange(ctx context.Context, dst *os.File, off, n int64, done func(int64) error) error {
 	for n > 0 {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -44,6 +46,9 @@ func (s *source) copyRange(ctx context.Context, dst *os.File, off, n int64) erro
 		}
 		if w != c {
 			return refuse(ErrMalformed, "the checkpoint ended while copying bytes %d to %d", off, off+c)
+		}
+		if err := done(c); err != nil {
+			return err
 		}
 		off += c
 		n -= c

@@ -14,14 +14,85 @@ import (
 // verifyBuf is the read size of the verification pass.
 const verifyBuf = 1 << 20
 
-// verify checks a written file before it may be published: its header read
-// back with the format's rules and compared with the plan, and its bytes
-// against the checkpoint. A tensor that is a whole storage is checked with
-// the storage's CRC32 from the zip directory, which proves both that the
-// input was intact and that the copy is exact, reading only the output.
+// verifier checks a file while it is written, before it may be published.
+// A tensor that is a whole storage is checked with the storage's CRC32 from
+// the zip directory, computed on the bytes written: that proves both that
+// the input was intact and that the copy is exact, reading only the output.
 // Other tensors are compared byte for byte with the source, and the CRC32
-// of their storages is checked on the input.
-func verify(ctx context.Context, src *source, out *os.File, p *plan) error {
+// of their storages is checked on the input at the end.
+type verifier struct {
+	src       *source
+	out       *os.File
+	dataStart int64
+	buf       []byte
+	crc       uint32 // running CRC32 of the tensor being written
+	checked   map[*record]bool
+}
+
+func newVerifier(src *source, out *os.File, p *plan) *verifier {
+	return &verifier{src: src, out: out, dataStart: 8 + int64(len(p.header)), buf: make([]byte, verifyBuf), checked: make(map[*record]bool)}
+}
+
+// byCRC reports whether a tensor is verified with its storage's CRC32.
+func byCRC(ot *outTensor) bool {
+	return ot.contiguous && ot.rec.hasCRC && ot.start == 0 && ot.nbytes == ot.rec.size
+}
+
+// written checks n bytes of tensor ot, at off from its first byte, that
+// were just written; last marks the tensor's final chunk.
+func (v *verifier) written(ot *outTensor, off, n int64, last bool) error {
+	outOff := v.dataStart + ot.begin + off
+	switch {
+	case byCRC(ot):
+		if off == 0 {
+			v.crc = 0
+		}
+		var err error
+		if v.crc, err = crcUpdate(v.crc, v.out, outOff, n, v.buf); err != nil {
+			return fmt.Errorf("read the output: %w", err)
+		}
+		if !last {
+			return nil
+		}
+		if v.crc != ot.rec.crc {
+			if err := checkRecordCRC(v.src, ot.rec, v.buf); err != nil {
+				return err
+			}
+			return fmt.Errorf("%w: tensor %s: the written bytes differ from the checkpoint (CRC32 %08x, expected %08x)", ErrVerify, quoteName(ot.name), v.crc, ot.rec.crc)
+		}
+		v.checked[ot.rec] = true
+	case ot.contiguous:
+		if err := compareRange(v.src.r, ot.rec.off+ot.start+off, v.out, outOff, n, v.buf); err != nil {
+			return fmt.Errorf("tensor %s: %w", quoteName(ot.name), err)
+		}
+	default:
+		if err := compareGathered(v.src, ot, v.out, v.dataStart+ot.begin, v.buf); err != nil {
+			return fmt.Errorf("tensor %s: %w", quoteName(ot.name), err)
+		}
+	}
+	return nil
+}
+
+// finish checks, on the input, the CRC32 of the storages that no whole
+// tensor covered.
+func (v *verifier) finish(ctx context.Context, p *plan) error {
+	for _, ot := range p.tensors {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if ot.nbytes > 0 && ot.rec.hasCRC && !v.checked[ot.rec] {
+			if err := checkRecordCRC(v.src, ot.rec, v.buf); err != nil {
+				return err
+			}
+			v.checked[ot.rec] = true
+		}
+	}
+	return nil
+}
+
+// verifyHeader reads the written header back with the format's rules and
+// checks that it is the planned one, and that the file has the planned size.
+func verifyHeader(out *os.File, p *plan) error {
 	fi, err := out.Stat()
 	if err != nil {
 		return fmt.Errorf("stat the output: %w", err)
@@ -33,53 +104,7 @@ func verify(ctx context.Context, src *source, out *os.File, p *plan) error {
 	if err != nil {
 		return err
 	}
-	if err := samePlan(h, p); err != nil {
-		return err
-	}
-
-	buf := make([]byte, verifyBuf)
-	checked := make(map[*record]bool)
-	dataStart := 8 + h.Len
-	for _, ot := range p.tensors {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if ot.nbytes == 0 {
-			continue
-		}
-		outOff := dataStart + ot.begin
-		if ot.contiguous && ot.rec.hasCRC && ot.start == 0 && ot.nbytes == ot.rec.size {
-			sum, err := crcRange(out, outOff, ot.nbytes, buf)
-			if err != nil {
-				return fmt.Errorf("read the output: %w", err)
-			}
-			if sum != ot.rec.crc {
-				if err := checkRecordCRC(src, ot.rec, buf); err != nil {
-					return err
-				}
-				return fmt.Errorf("%w: tensor %s: the written bytes differ from the checkpoint (CRC32 %08x, expected %08x)", ErrVerify, quoteName(ot.name), sum, ot.rec.crc)
-			}
-			checked[ot.rec] = true
-			continue
-		}
-		if ot.contiguous {
-			err = compareRange(src.r, ot.rec.off+ot.start, out, outOff, ot.nbytes, buf)
-		} else {
-			err = compareGathered(src, ot, out, outOff, buf)
-		}
-		if err != nil {
-			return fmt.Errorf("tensor %s: %w", quoteName(ot.name), err)
-		}
-	}
-	for _, ot := range p.tensors {
-		if ot.nbytes > 0 && ot.rec.hasCRC && !checked[ot.rec] {
-			if err := checkRecordCRC(src, ot.rec, buf); err != nil {
-				return err
-			}
-			checked[ot.rec] = true
-		}
-	}
-	return nil
+	return samePlan(h, p)
 }
 
 // samePlan checks that the header read back is the one that was planned.
@@ -107,7 +132,7 @@ func samePlan(h *Header, p *plan) error {
 
 // checkRecordCRC compares a storage record's CRC32 with the zip directory's.
 func checkRecordCRC(src *source, rec *record, buf []byte) error {
-	sum, err := crcRange(src.r, rec.off, rec.size, buf)
+	sum, err := crcUpdate(0, src.r, rec.off, rec.size, buf)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", rec.name, err)
 	}
@@ -117,9 +142,34 @@ func checkRecordCRC(src *source, rec *record, buf []byte) error {
 	return nil
 }
 
-// crcRange computes the CRC32 (IEEE) of n bytes at off.
-func crcRange(r io.ReaderAt, off, n int64, buf []byte) (uint32, error) {
-	var sum uint32
+// crcWindow is how much of a file crcUpdate maps at a time: small enough
+// to keep the process's resident memory low, large enough to make the
+// mapping calls negligible.
+const crcWindow = 8 << 20
+
+// crcUpdate adds n bytes at off to the CRC32 (IEEE) sum. From a file the
+// bytes are memory-mapped a window at a time, which spares copying them
+// out of the page cache; otherwise they are read into buf.
+func crcUpdate(sum uint32, r io.ReaderAt, off, n int64, buf []byte) (uint32, error) {
+	if f, ok := r.(*os.File); ok {
+		for n > 0 {
+			c := min(n, crcWindow)
+			win, release, ok := mapFile(f, off, c)
+			if !ok {
+				break // fall back to reading what is left
+			}
+			err := guardFaults(func() error {
+				sum = crc32.Update(sum, crc32.IEEETable, win)
+				return nil
+			})
+			release()
+			if err != nil {
+				return 0, err
+			}
+			off += c
+			n -= c
+		}
+	}
 	for n > 0 {
 		c := min(n, int64(len(buf)))
 		if _, err := r.ReadAt(buf[:c], off); err != nil {
