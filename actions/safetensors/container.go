@@ -231,9 +231,10 @@ func safeEntryName(name string) bool {
 	return true
 }
 
-// checkZipEntries reads the entry count from the end-of-central-directory
-// record (zip64 included) and refuses archives that declare more than max
-// entries, before archive/zip allocates room for them.
+// checkZipEntries reads the entry count and the directory size from the
+// end-of-central-directory record (zip64 included) and refuses archives
+// that declare more than max entries, or more than 512 bytes of directory
+// per allowed entry, before archive/zip allocates room for them.
 func checkZipEntries(src io.ReaderAt, size int64, max int) error {
 	const eocdLen, locLen, eocd64Len = 22, 20, 56
 	tail := min(size, 64<<10+eocdLen)
@@ -256,7 +257,8 @@ func checkZipEntries(src io.ReaderAt, size int64, max int) error {
 		return refuse(ErrMalformed, "no zip directory found (the file is truncated or not a zip archive)")
 	}
 	count := uint64(binary.LittleEndian.Uint16(buf[at+10:]))
-	if count == 0xffff && at >= locLen && string(buf[at-locLen:at-locLen+4]) == "PK\x06\x07" {
+	dirSize := uint64(binary.LittleEndian.Uint32(buf[at+12:]))
+	if (count == 0xffff || dirSize == 0xffffffff) && at >= locLen && string(buf[at-locLen:at-locLen+4]) == "PK\x06\x07" {
 		off := int64(binary.LittleEndian.Uint64(buf[at-locLen+8:]))
 		var rec [eocd64Len]byte
 		if off < 0 || off > size-eocd64Len {
@@ -269,9 +271,15 @@ func checkZipEntries(src io.ReaderAt, size int64, max int) error {
 			return refuse(ErrMalformed, "bad zip64 directory record")
 		}
 		count = binary.LittleEndian.Uint64(rec[32:])
+		dirSize = binary.LittleEndian.Uint64(rec[40:])
 	}
 	if count > uint64(max) {
 		return refuse(ErrLimit, "the zip archive declares %d entries, above the limit of %d", count, max)
+	}
+	// Names, extra fields and comments can take 192 KiB per entry; torch's
+	// take about 100 bytes.
+	if limit := uint64(max) * 512; dirSize > limit {
+		return refuse(ErrLimit, "the zip directory is %d bytes, above the limit of %d", dirSize, limit)
 	}
 	return nil
 }

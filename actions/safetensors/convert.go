@@ -181,6 +181,9 @@ func writeVerified(ctx context.Context, src *source, out *os.File, p *plan) erro
 			return ctx.Err()
 		}
 	})
+	if werr != nil {
+		cancel() // nothing more to verify
+	}
 	close(chunks)
 	verr := <-verified
 	switch {

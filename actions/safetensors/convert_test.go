@@ -291,3 +291,14 @@ func TestConvertCancelled(t *testing.T) {
 	assert.False(t, Refused(err))
 	assert.Empty(t, treeFiles(t, parent))
 }
+
+func TestConvertErrorsStayOnOneLine(t *testing.T) {
+	src := t.TempDir()
+	b, err := os.ReadFile("testdata/bad/view_past.bin")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(src, "bad\nname.bin"), b, 0o644))
+	_, err = ConvertPath(t.Context(), src, filepath.Join(t.TempDir(), "out"), Options{})
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "\n")
+	assert.Contains(t, err.Error(), `"bad\nname.bin": `)
+}

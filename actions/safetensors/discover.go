@@ -123,11 +123,11 @@ func findJobs(files []string, want func(string) bool, readIndex func(rel string)
 	for _, ix := range indexes {
 		data, err := readIndex(ix)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", ix, err)
+			return nil, nil, fmt.Errorf("%s: %w", printable(ix), err)
 		}
 		idx, err := parseIndex(data, lim)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", ix, err)
+			return nil, nil, fmt.Errorf("%s: %w", printable(ix), err)
 		}
 		j := &job{index: ix, idx: idx}
 		var shardOut func(string) string
@@ -136,10 +136,10 @@ func findJobs(files []string, want func(string) bool, readIndex func(rel string)
 		for _, s := range idx.shards {
 			rel := dir + s
 			if !have[rel] {
-				return nil, nil, fmt.Errorf("%s: %w", ix, refuse(ErrMalformed, "the index lists shard %q, which is not in the repository", s))
+				return nil, nil, fmt.Errorf("%s: %w", printable(ix), refuse(ErrMalformed, "the index lists shard %q, which is not in the repository", s))
 			}
 			if claimed[rel] {
-				return nil, nil, fmt.Errorf("%s: %w", ix, refuse(ErrMalformed, "shard %q also belongs to another index", s))
+				return nil, nil, fmt.Errorf("%s: %w", printable(ix), refuse(ErrMalformed, "shard %q also belongs to another index", s))
 			}
 			claimed[rel] = true
 			j.inputs = append(j.inputs, rel)
@@ -147,7 +147,7 @@ func findJobs(files []string, want func(string) bool, readIndex func(rel string)
 		}
 		for _, o := range append([]string{j.outIndex}, j.outputs...) {
 			if prev, ok := taken[o]; ok {
-				return nil, nil, fmt.Errorf("%s: %w", ix, refuse(ErrMalformed, "its output %s would also be written for %s", o, prev))
+				return nil, nil, fmt.Errorf("%s: %w", printable(ix), refuse(ErrMalformed, "its output %s would also be written for %s", printable(o), printable(prev)))
 			}
 			taken[o] = ix
 		}
@@ -162,7 +162,7 @@ func findJobs(files []string, want func(string) bool, readIndex func(rel string)
 		}
 		out := outputName(f)
 		if prev, ok := taken[out]; ok {
-			skipped = append(skipped, Skip{Path: f, Reason: fmt.Sprintf("its output %s is already written for %s", out, prev)})
+			skipped = append(skipped, Skip{Path: f, Reason: fmt.Sprintf("its output %s is already written for %s", printable(out), printable(prev))})
 			continue
 		}
 		taken[out] = f

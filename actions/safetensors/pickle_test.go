@@ -241,6 +241,14 @@ func TestCheckZipEntries(t *testing.T) {
 		assert.ErrorIs(t, err, ErrLimit)
 		assert.ErrorContains(t, err, "declares 1099511627776 entries")
 	})
+	t.Run("directory size", func(t *testing.T) {
+		e := eocd(10)
+		binary.LittleEndian.PutUint32(e[12:], 1<<30)
+		b := append(bytes.Repeat([]byte{0}, 100), e...)
+		err := checkZipEntries(bytes.NewReader(b), int64(len(b)), 1<<17)
+		assert.ErrorIs(t, err, ErrLimit)
+		assert.ErrorContains(t, err, "the zip directory is 1073741824 bytes")
+	})
 	t.Run("no directory", func(t *testing.T) {
 		b := []byte("PK\x03\x04 truncated")
 		assert.ErrorIs(t, checkZipEntries(bytes.NewReader(b), int64(len(b)), 10), ErrMalformed)

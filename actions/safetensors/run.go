@@ -49,23 +49,24 @@ func (r *Report) outputs() [][2]string {
 func (r *Report) String() string {
 	var b strings.Builder
 	for _, f := range r.Files {
-		fmt.Fprintf(&b, "wrote %s (%s, %d tensor%s) from %s (%s, %s format)\n",
-			f.Output, humanBytes(f.OutputBytes), f.Tensors, plural(f.Tensors), f.Source, humanBytes(f.SourceBytes), f.Format)
+		fmt.Fprintf(&b, "wrote %s (%s, %d tensor%s) from %s (%s, %s format)\n", printable(f.Output),
+			humanBytes(f.OutputBytes), f.Tensors, plural(f.Tensors), printable(f.Source), humanBytes(f.SourceBytes), f.Format)
 		for _, name := range sortedKeys(f.Aliases) {
-			fmt.Fprintf(&b, "  removed %s: same tensor as %s (recorded in __metadata__)\n", name, f.Aliases[name])
+			fmt.Fprintf(&b, "  removed %s: same tensor as %s (recorded in __metadata__)\n", printable(name), printable(f.Aliases[name]))
 		}
 		for _, name := range f.Gathered {
-			fmt.Fprintf(&b, "  made %s contiguous\n", name)
+			fmt.Fprintf(&b, "  made %s contiguous\n", printable(name))
 		}
 		for _, name := range f.Overlapping {
-			fmt.Fprintf(&b, "  wrote %s as its own copy (it overlaps another tensor's bytes)\n", name)
+			fmt.Fprintf(&b, "  wrote %s as its own copy (it overlaps another tensor's bytes)\n", printable(name))
 		}
 	}
 	for _, ix := range r.Indexes {
-		fmt.Fprintf(&b, "wrote %s (%d shards, %d tensors, total_size %d) from %s\n", ix.Output, ix.Shards, ix.Tensors, ix.TotalSize, ix.Source)
+		fmt.Fprintf(&b, "wrote %s (%d shards, %d tensors, total_size %d) from %s\n",
+			printable(ix.Output), ix.Shards, ix.Tensors, ix.TotalSize, printable(ix.Source))
 	}
 	for _, s := range r.Skipped {
-		fmt.Fprintf(&b, "skipped %s: %s\n", s.Path, s.Reason)
+		fmt.Fprintf(&b, "skipped %s: %s\n", printable(s.Path), s.Reason)
 	}
 	if len(r.Files) > 0 {
 		b.WriteString("verified: headers re-read with the safetensors rules, every tensor checked against the checkpoint (CRC32 or byte comparison), outputs at most 1% larger than inputs")
@@ -164,13 +165,13 @@ func ConvertPath(ctx context.Context, src, dst string, opts Options) (*Report, e
 // nothingToConvert is the error for a source with no tensors to convert.
 func nothingToConvert(src string, skipped []Skip) error {
 	if len(skipped) == 0 {
-		return refuse(ErrNotCheckpoint, "%s: no PyTorch checkpoint (.bin, .pt, .ckpt) found", src)
+		return refuse(ErrNotCheckpoint, "%s: no PyTorch checkpoint (.bin, .pt, .ckpt) found", printable(src))
 	}
 	var why []string
 	for _, s := range skipped {
-		why = append(why, s.Path+": "+s.Reason)
+		why = append(why, printable(s.Path)+": "+s.Reason)
 	}
-	return refuse(ErrNotTensors, "%s: nothing to convert (%s)", src, strings.Join(why, "; "))
+	return refuse(ErrNotTensors, "%s: nothing to convert (%s)", printable(src), strings.Join(why, "; "))
 }
 
 // makeDir creates dir and its missing parents, and returns the topmost
@@ -308,7 +309,7 @@ func runJobs(ctx context.Context, root, out string, jobs []*job, opts *Options) 
 					rep.Skipped = append(rep.Skipped, Skip{Path: in, Reason: err.Error()})
 					break
 				}
-				return nil, fmt.Errorf("%s: %w", in, err)
+				return nil, fmt.Errorf("%s: %w", printable(in), err)
 			}
 			res.Source, res.Output = in, j.outputs[i]
 			results = append(results, res)
@@ -316,7 +317,7 @@ func runJobs(ctx context.Context, root, out string, jobs []*job, opts *Options) 
 		if j.index != "" {
 			ix, err := writeIndex(j, results, out)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", j.index, err)
+				return nil, fmt.Errorf("%s: %w", printable(j.index), err)
 			}
 			rep.Indexes = append(rep.Indexes, *ix)
 		}

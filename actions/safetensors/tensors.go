@@ -2,6 +2,9 @@ package safetensors
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
 )
 
 // namedTensor is one entry of the state dict with its layout checked.
@@ -17,6 +20,15 @@ type namedTensor struct {
 	// contiguous tensor has span == nbytes.
 	start, span int64
 	contiguous  bool
+}
+
+// printable shows a path or name as is, or quoted if it holds control
+// characters (a newline would break a one-line message).
+func printable(s string) string {
+	if strings.ContainsFunc(s, unicode.IsControl) {
+		return strconv.Quote(s)
+	}
+	return s
 }
 
 // quoteName quotes a tensor name for a message, shortened if it is long.
