@@ -10,7 +10,7 @@
 // the same as an empty one.
 //
 // The card is untrusted input. The YAML block is bounded before parsing
-// (size, depth, keys per mapping) and while building the tree (alias
+// (size, depth, keys per mapping, empty values) and while building the tree (alias
 // expansion); see the limits in yamltree.go. Values from the card reach a
 // report only through sanitize, and the markdown renderer escapes every
 // cell.
