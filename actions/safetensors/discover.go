@@ -50,6 +50,18 @@ func isCheckpointName(rel string) bool {
 	return strings.HasSuffix(l, ".bin") || strings.HasSuffix(l, ".pt") || strings.HasSuffix(l, ".ckpt")
 }
 
+// trainingState reports whether a file is one that transformers' Trainer
+// or accelerate saves next to the weights to resume training. They are not
+// weights and can be twice the model's size, so they are skipped by name
+// instead of being downloaded to find out.
+func trainingState(rel string) bool {
+	switch path.Base(rel) {
+	case "optimizer.pt", "optimizer.bin", "scheduler.pt", "scheduler.bin", "scaler.pt":
+		return true
+	}
+	return false
+}
+
 // outputName is the safetensors name of a single checkpoint file:
 // pytorch_model.bin becomes model.safetensors, anything else keeps its
 // name with the extension swapped (unet/diffusion_pytorch_model.bin ->
@@ -158,6 +170,10 @@ func findJobs(files []string, want func(string) bool, readIndex func(rel string)
 	}
 	for _, f := range sorted {
 		if claimed[f] || !isCheckpointName(f) || !want(f) {
+			continue
+		}
+		if trainingState(f) {
+			skipped = append(skipped, Skip{Path: f, Reason: "training state saved next to the weights (optimizer, scheduler or scaler), not model weights"})
 			continue
 		}
 		out := outputName(f)

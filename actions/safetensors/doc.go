@@ -147,7 +147,10 @@
 //     keeping their stem (diffusers loads
 //     diffusion_pytorch_model.safetensors.index.json; convert.py's
 //     "pytorch_model" -> "model" renaming would produce diffusion_model...).
-//   - .pt files are included in the generic rule with .bin and .ckpt.
+//   - .pt files are included in the generic rule with .bin and .ckpt;
+//     the training state that transformers' Trainer and accelerate save
+//     next to the weights (optimizer.pt, optimizer.bin, scheduler.pt,
+//     scheduler.bin, scaler.pt) is skipped by name rather than downloaded.
 //   - A checkpoint counts as converted when its own safetensors
 //     counterpart exists; convert.py skips a repository with any
 //     .safetensors file (an adapter, say).
