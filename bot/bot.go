@@ -290,6 +290,8 @@ func (b *Bot) Start(ctx context.Context) error {
 // and are then cancelled, to run again after the next start.
 func (b *Bot) Serve(ctx context.Context, ln net.Listener) error {
 	if err := b.Start(ctx); err != nil {
+		ln.Close()
+		b.queue.Close()
 		return err
 	}
 	srv := &http.Server{Handler: b.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,

@@ -116,6 +116,14 @@ func (h *harness) start(cfgTOML, dataDir string) {
 	h.url = h.base + cfg.Server.WebhookPath
 	go func() { h.done <- b.Serve(ctx, ln) }()
 	t.Cleanup(h.stop)
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(h.base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 30*time.Second, 10*time.Millisecond, "the bot never became ready")
 	if h.hookID == "" {
 		h.hookID, err = h.hub.AddWebhook(hubtest.Webhook{URL: h.url, Secret: testSecret})
 		require.NoError(t, err)
@@ -128,7 +136,10 @@ func (h *harness) stop() {
 	}
 	h.cancel()
 	select {
-	case <-h.done:
+	case err := <-h.done:
+		if err != nil {
+			h.t.Errorf("the bot stopped with: %v", err)
+		}
 	case <-time.After(30 * time.Second):
 		h.t.Error("the bot did not stop")
 	}
