@@ -194,16 +194,20 @@ func FuzzConvert(f *testing.F) {
 	})
 }
 
-// TestFuzzCorpusFigures replays a fuzzing corpus (the committed one, plus
-// the fuzzer's cache when HUBBOT_FUZZ_CACHE names its folder) and reports
-// the slowest input and the largest allocation, for the record.
+// TestFuzzCorpusFigures replays the seeds and a fuzzing corpus (the
+// committed one, plus the fuzzer's cache when HUBBOT_FUZZ_CACHE names its
+// folder) and reports the slowest input, the largest allocation and the
+// largest share of the allocation bound, for the record.
 func TestFuzzCorpusFigures(t *testing.T) {
 	cache := os.Getenv("HUBBOT_FUZZ_CACHE")
 	if cache == "" {
 		t.Skip("set HUBBOT_FUZZ_CACHE to $(go env GOCACHE)/fuzz/github.com/hubbot/hubbot/actions/safetensors")
 	}
 	for _, target := range []string{"FuzzUnpickle", "FuzzConvert"} {
-		var inputs [][]byte
+		inputs := fixtureFiles(t)
+		if target == "FuzzUnpickle" {
+			inputs = zipPickles(t)
+		}
 		for _, d := range []string{filepath.Join("testdata/fuzz", target), filepath.Join(cache, target)} {
 			entries, _ := os.ReadDir(d)
 			for _, e := range entries {
@@ -220,9 +224,12 @@ func TestFuzzCorpusFigures(t *testing.T) {
 			largest = max(largest, len(in))
 			before := heapAllocated()
 			start := time.Now()
+			var bound uint64
 			if target == "FuzzUnpickle" {
-				_, _ = unpickleWithBudget(in)
+				charged, _ := unpickleWithBudget(in)
+				bound = uint64(charged) + unpickleSlack
 			} else {
+				bound = convertBound(len(in))
 				out, err := os.CreateTemp(dir, "out-*")
 				require.NoError(t, err)
 				_, _ = convertBytes(in, out)
@@ -232,9 +239,7 @@ func TestFuzzCorpusFigures(t *testing.T) {
 			slowest = max(slowest, time.Since(start))
 			grew := float64(heapAllocated() - before)
 			maxAlloc = max(maxAlloc, grew)
-			if target == "FuzzConvert" {
-				maxRatio = max(maxRatio, grew/float64(convertBound(len(in))))
-			}
+			maxRatio = max(maxRatio, grew/float64(bound))
 		}
 		t.Logf("%s: %d inputs (largest %d bytes), slowest %v, largest allocation %.0f bytes, highest share of the bound %.3f",
 			target, len(inputs), largest, slowest, maxAlloc, maxRatio)
