@@ -34,7 +34,7 @@ type CommitRequest struct {
 	CreatePR     bool   // open a new pull request from this commit
 	Summary      string // commit title, required
 	Description  string // commit message body; the PR description with CreatePR
-	ParentCommit string // optimistic concurrency: fail if Revision moved (or the PR's base with CreatePR)
+	ParentCommit string // optimistic concurrency: fail if Revision moved; with CreatePR, the commit the PR starts from
 	Files        []CommitFile
 	Deletes      []string // paths to delete; a trailing "/" deletes a folder
 }
