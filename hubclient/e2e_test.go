@@ -1492,6 +1492,25 @@ func TestCreateCommitConflict(t *testing.T) {
 	}
 	_, err = commit(first.CommitOID, "two")
 	assert.NoError(t, err, "the right parent goes through")
+
+	// With CreatePR, ParentCommit is where the pull request starts, not a
+	// check on the base: a proposal computed on an older main still opens.
+	t.Run("a new pull request starts at its parent", func(t *testing.T) {
+		res, err := h.client(t, h.bob.Token).CreateCommit(ctx, tiny, hubclient.CommitRequest{
+			CreatePR: true, ParentCommit: h.tiny.Head, Summary: "Proposal on the old main",
+			Files: []hubclient.CommitFile{{PathInRepo: "proposal.txt", Content: []byte("p")}},
+		})
+		require.NoError(t, err)
+		dir, err := h.srv.GitDir(tinyID)
+		require.NoError(t, err)
+		repo, err := git.PlainOpen(dir)
+		require.NoError(t, err)
+		commit, err := repo.CommitObject(plumbing.NewHash(res.CommitOID))
+		require.NoError(t, err)
+		assert.Equal(t, []plumbing.Hash{plumbing.NewHash(h.tiny.Head)}, commit.ParentHashes)
+		_, err = commit.File("edit.txt")
+		assert.Error(t, err, "the pull request does not carry what main got since")
+	})
 }
 
 func TestNothingToCommit(t *testing.T) {
