@@ -76,6 +76,7 @@ type Bot struct {
 	log       *slog.Logger
 	system    string
 	lease     time.Duration
+	locks     discussionLocks
 }
 
 // New checks the configuration, chooses the API key (see APIKey) and
@@ -255,6 +256,12 @@ func (b *Bot) Reply(ctx context.Context, req Request) (Result, error) {
 	if !b.cfg.Enabled {
 		return skipped(logf, "the reply bot is disabled"), nil
 	}
+
+	unlock, err := b.locks.lock(ctx, fmt.Sprintf("%s#%d", req.Repo, req.Discussion))
+	if err != nil {
+		return Result{}, fmt.Errorf("reply to %s: wait for the discussion's other reply: %w", key, err)
+	}
+	defer unlock()
 
 	d, err := b.opts.Hub.GetDiscussion(ctx, req.Repo, req.Discussion)
 	if err != nil {
