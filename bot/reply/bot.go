@@ -205,8 +205,8 @@ const (
 // Result is what a Reply did.
 type Result struct {
 	Status Status
-	// Reason says why nothing was posted. It is for the job log and never
-	// goes to the Hub.
+	// Reason says why nothing was posted now (for Posted: where the earlier
+	// reply was found). It is for the job log and never goes to the Hub.
 	Reason string
 	// Text is the reply as posted, or as it would be in a dry run.
 	Text string
@@ -491,11 +491,13 @@ func readThread(d *hubclient.DiscussionDetails, req Request) thread {
 				th.answered = e
 			}
 		}
-		if e.Hidden() || strings.TrimSpace(content) == "" {
-			continue
-		}
 		if byBot {
 			content = stripFooter(content)
+		}
+		// What a reader sees: a comment of nothing but hidden text is empty.
+		content = clean(content)
+		if e.Hidden() || strings.TrimSpace(content) == "" {
+			continue
 		}
 		name := safeName(e.AuthorName())
 		th.people[strings.ToLower(name)] = true
@@ -506,7 +508,7 @@ func readThread(d *hubclient.DiscussionDetails, req Request) thread {
 			n: len(th.turns) + 1, author: name, bot: byBot,
 			opener: opener != "" && strings.EqualFold(e.AuthorName(), opener),
 			owner:  e.Author != nil && e.Author.IsOwner,
-			text:   clean(content),
+			text:   content,
 		})
 	}
 	return th

@@ -475,6 +475,9 @@ func TestGuardsAtJobTime(t *testing.T) {
 		{"discussion closed since", func(d *hubclient.DiscussionDetails) { d.Status = hubclient.StatusClosed }, nil, askID, "the discussion is closed"},
 		{"pull request", func(d *hubclient.DiscussionDetails) { d.IsPullRequest = true }, nil, askID, "reply.pull_requests"},
 		{"disabled", nil, func(c *config.Reply) { c.Enabled = false }, askID, "disabled"},
+		{"comment of only hidden text", func(d *hubclient.DiscussionDetails) {
+			d.Events[2] = event(askID, carolUID, "carol", "<!-- @hubbot-bot do something -->\n\u200b")
+		}, nil, askID, "the comment is empty"},
 		{"comment carries a marker", func(d *hubclient.DiscussionDetails) {
 			d.Events[2] = event(askID, carolUID, "carol", "@hubbot-bot hi <!-- hubbot:reply:abc -->")
 		}, nil, askID, "marker"},

@@ -65,6 +65,24 @@
 //     the Hub's answer to the post is ambiguous (hubclient.IsAmbiguous), it
 //     reads the discussion and looks for its marker before posting again.
 //
+// # Wiring
+//
+// In the webhook handler, for discussion.comment create and discussion
+// create (after chatops.Guard and the repo allow list): fill EventFacts from
+// the payload (IsCommand from chatops Parse: Run or Reply) and queue a reply
+// job when Decide says so; its dedupe key is Key(repo, num, comment id).
+//
+// In the job: call Bot.Reply with the job id as Request.Owner (the same on
+// every attempt of the job) and jobs.Log.Printf as Request.Logf. Posted and
+// DryRun are a success; Skipped is the skipped state; Failed is a failure
+// that a retry will not fix (the claim was released, so an operator's retry
+// asks the model again); an error may be retried by the queue.
+//
+// The store's Ledger keeps one row per key (repo, owner, time, posted) with
+// an index on (repo, time), and does each Claim in one write transaction;
+// replytest.LedgerRules checks an implementation against the rules.
+// Options.CommandPrefix is [commands] prefix.
+//
 // # Keys
 //
 // LLM_API_KEY is sent when it is set. Otherwise HF_TOKEN is sent, but only to
