@@ -967,6 +967,20 @@ func TestDownload(t *testing.T) {
 			assert.Len(t, h.srv.Requests(), 1)
 		})
 	}
+	t.Run("storage hiccup is retried", func(t *testing.T) {
+		h.srv.ResetRequests()
+		h.srv.Fail(hubtest.Fault{Method: http.MethodGet, Path: "/lfs/", Status: http.StatusServiceUnavailable})
+		defer h.srv.ClearFaults()
+		var out strings.Builder
+		info, err := h.client(t, h.bob.Token).Download(t.Context(), model(tinyID), "main", "model.safetensors", &out, nil)
+		require.NoError(t, err)
+		assert.Equal(t, string(h.weights), out.String(), "the failed attempt wrote nothing")
+		assert.Equal(t, sha256Hex(h.weights), info.SHA256)
+		cdn := h.srv.CDNRequests()
+		require.Len(t, cdn, 2)
+		assert.True(t, cdn[0].Fault)
+		assert.Len(t, h.requests(http.MethodGet, ""), 1, "the Hub's redirect is not asked again")
+	})
 	t.Run("bad paths ask nothing", func(t *testing.T) {
 		h.srv.ResetRequests()
 		for _, p := range []string{"", "../config.json", "a/../b", ".git/config", "a\\b"} {
@@ -1987,6 +2001,45 @@ func TestCreatingCallsAreNotRetried(t *testing.T) {
 			assert.Equal(t, before, after, "the fault answered without running the call")
 		})
 	}
+
+	t.Run("a lost comment answer: the comment is there once", func(t *testing.T) {
+		path := "/api/models/alice/tiny/discussions/1/comment"
+		h.srv.ResetRequests()
+		h.srv.Fail(hubtest.Fault{Method: http.MethodPost, Path: path, DropResponse: true})
+		defer h.srv.ClearFaults()
+		_, err := bob.Comment(ctx, tiny, num, "Did this land?")
+		require.Error(t, err)
+		assert.True(t, hubclient.IsAmbiguous(err), "%v", err)
+		assert.Len(t, h.requests(http.MethodPost, path), 1)
+		d, err := bob.GetDiscussion(ctx, tiny, num)
+		require.NoError(t, err)
+		var mine int
+		for _, e := range d.Events {
+			if e.Type == hubclient.EventComment && e.Content() == "Did this land?" {
+				mine++
+			}
+		}
+		assert.Equal(t, 1, mine, "the Hub ran it; looking is how the caller learns it")
+	})
+
+	t.Run("edit and hide are idempotent and retried", func(t *testing.T) {
+		c, err := bob.Comment(ctx, tiny, num, "Typo hre")
+		require.NoError(t, err)
+		editPath := "/api/models/alice/tiny/discussions/1/comment/" + c.ID + "/edit"
+		hidePath := "/api/models/alice/tiny/discussions/1/comment/" + c.ID + "/hide"
+		h.srv.ResetRequests()
+		h.srv.Fail(hubtest.Fault{Method: http.MethodPost, Path: editPath, DropResponse: true})
+		h.srv.Fail(hubtest.Fault{Method: http.MethodPost, Path: hidePath, Status: http.StatusServiceUnavailable})
+		defer h.srv.ClearFaults()
+		edited, err := bob.EditComment(ctx, tiny, num, c.ID, "Typo here")
+		require.NoError(t, err)
+		assert.Equal(t, "Typo here", edited.Content())
+		hidden, err := bob.HideComment(ctx, tiny, num, c.ID)
+		require.NoError(t, err)
+		assert.True(t, hidden.Hidden())
+		assert.Len(t, h.requests(http.MethodPost, editPath), 2)
+		assert.Len(t, h.requests(http.MethodPost, hidePath), 2)
+	})
 }
 
 // proposeOnce opens a pull request with req unless one carrying marker is
