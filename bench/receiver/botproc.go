@@ -112,6 +112,7 @@ func startBot(ctx context.Context, bin, dir string, env botEnv, workers int) (*b
 	cmd.Env = env.list()
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	dieWithParent(cmd)
 	began := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)

@@ -4,6 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"time"
 
 	"github.com/hubbot/hubbot/hubclient/hubtest"
 )
@@ -62,4 +67,46 @@ func (h *fakeHub) branches(ctx context.Context, prefix string, n int) ([]refUpda
 		out = append(out, refUpdate{Ref: ref, New: sha})
 	}
 	return out, nil
+}
+
+// parkingHub stands between the bot and the fake Hub for -isolate: it
+// passes whoami through, so the bot starts as usual, and holds every other
+// request until the client gives up or the parking hub closes. Each worker
+// then stops in its job's first Hub call and leaves the database to the
+// receiver, which is measured alone.
+type parkingHub struct {
+	URL     string
+	srv     *http.Server
+	closing chan struct{}
+}
+
+func startParkingHub(target string) (*parkingHub, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil, fmt.Errorf("start parking hub: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("start parking hub: %w", err)
+	}
+	p := &parkingHub{URL: "http://" + ln.Addr().String(), closing: make(chan struct{})}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	p.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/whoami-v2" {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		select {
+		case <-r.Context().Done():
+		case <-p.closing:
+		}
+		http.Error(w, "parked by the receiver benchmark", http.StatusServiceUnavailable)
+	})}
+	go p.srv.Serve(ln)
+	return p, nil
+}
+
+func (p *parkingHub) Close() {
+	close(p.closing)
+	p.srv.Close()
 }

@@ -61,6 +61,7 @@ type options struct {
 	pickupN      int
 	pickupRate   float64
 	perfDir      string
+	isolate      bool
 }
 
 // phaseNames are the phases, in the order they run by default.
@@ -84,7 +85,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.maxInFlight, "max-in-flight", 1000, "latency: give up when this many deliveries wait for an answer")
 	fs.IntVar(&o.pickupN, "pickup-n", 50, "pickup: deliveries to send")
 	fs.Float64Var(&o.pickupRate, "pickup-rate", 10, "pickup: at most this many deliveries per second, each sent once the job before has finished")
-	fs.StringVar(&o.perfDir, "perf", "", "record the bot with `perf record -g` during each throughput run, into this dir")
+	fs.BoolVar(&o.isolate, "isolate", false, "throughput and latency: park the workers (their Hub calls never answer) to measure the receiver alone")
+	fs.StringVar(&o.perfDir, "perf", "", "record the bot with `perf record -g` during the throughput and latency phases, into this dir")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -197,7 +199,16 @@ func benchmark(ctx context.Context, o *options, progress io.Writer) (*report, er
 	runID := randomHex(4)
 	secret := "bench-" + randomHex(16)
 	env := botEnv{HubURL: hub.srv.URL, Token: hub.bot.Token, Secret: secret}
-	rep := &report{opts: o, started: time.Now(), version: hubbotVersion(bin), dir: dir, load: loadAverage()}
+	loadEnv := env // for the throughput and latency phases
+	if o.isolate {
+		parking, err := startParkingHub(hub.srv.URL)
+		if err != nil {
+			return nil, err
+		}
+		defer parking.Close()
+		loadEnv.HubURL = parking.URL
+	}
+	rep := &report{opts: o, started: time.Now(), version: hubbotVersion(bin), dir: dir, fs: filesystem(dir), load: loadAverage()}
 	logf := func(format string, args ...any) { fmt.Fprintf(progress, "receiver: "+format+"\n", args...) }
 
 	for _, phase := range o.phases {
@@ -208,7 +219,7 @@ func benchmark(ctx context.Context, o *options, progress io.Writer) (*report, er
 				logf("%s: closed loop, %d connections, %s warm-up + %s", name, conns, o.warmup, o.duration)
 				refs := &refSource{prefix: runID + "-" + name}
 				var res closedResult
-				st := withBot(ctx, name, bin, filepath.Join(dir, name), env, o.workers, progress, func(b *botProc) error {
+				st := withBot(ctx, name, bin, filepath.Join(dir, name), loadEnv, o.workers, progress, func(b *botProc) error {
 					s := newSender(b.base+webhookPath, secret, conns)
 					build := func() ([]byte, error) { return contentPayload(hub.repo, refs.next()) }
 					stopPerf := startPerf(o.perfDir, name, b, o.warmup+o.duration, progress)
@@ -223,9 +234,11 @@ func benchmark(ctx context.Context, o *options, progress io.Writer) (*report, er
 			logf("latency: open loop, %v/s, %s warm-up + %s", o.rate, o.warmup, o.rateDuration)
 			refs := &refSource{prefix: runID + "-latency"}
 			var res openResult
-			st := withBot(ctx, "latency", bin, filepath.Join(dir, "latency"), env, o.workers, progress, func(b *botProc) error {
+			st := withBot(ctx, "latency", bin, filepath.Join(dir, "latency"), loadEnv, o.workers, progress, func(b *botProc) error {
 				s := newSender(b.base+webhookPath, secret, o.maxInFlight)
 				build := func() ([]byte, error) { return contentPayload(hub.repo, refs.next()) }
+				stopPerf := startPerf(o.perfDir, "latency", b, o.warmup+o.rateDuration, progress)
+				defer stopPerf()
 				var err error
 				res, err = openLoop(ctx, s, build, o.rate, o.warmup, o.rateDuration, o.maxInFlight)
 				return err

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -488,4 +489,13 @@ func TestReportVerdicts(t *testing.T) {
 	r.latency.stats.Err = errors.New("bot did not start")
 	assert.True(t, r.failed())
 	assert.Contains(t, r.String(), "FAILED: bot did not start")
+}
+
+func TestFilesystem(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		assert.Equal(t, "unknown", filesystem(t.TempDir()))
+		return
+	}
+	assert.NotEqual(t, "unknown", filesystem(t.TempDir()))
+	assert.NotEqual(t, "unknown", filesystem("/"))
 }

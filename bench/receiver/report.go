@@ -28,6 +28,7 @@ type report struct {
 	opts              *options
 	version           string
 	dir               string
+	fs                string // type of the filesystem under dir
 	started, finished time.Time
 	load, loadEnd     string
 	throughput        []throughputRun
@@ -66,10 +67,14 @@ func (r *report) String() string {
 	fmt.Fprintf(&b, "hubbot webhook receiver benchmark, %s\n", r.started.UTC().Format(time.RFC3339))
 	fmt.Fprintf(&b, "machine: %d CPUs, %s/%s; load average at start %s, at end %s\n",
 		runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, r.load, r.loadEnd)
-	fmt.Fprintf(&b, "bot: %s; workers.concurrency=%d; embedded SQLite (WAL, synchronous=FULL) under %s; one fresh bot per phase\n",
-		r.version, o.workers, r.dir)
-	fmt.Fprintf(&b, "load: v3 repo.content pushes of new branches (unique ref and sha each), %d bytes, keep-alive connections\n\n",
+	fmt.Fprintf(&b, "bot: %s; workers.concurrency=%d; embedded SQLite (WAL, synchronous=FULL) under %s (filesystem %s); one fresh bot per phase\n",
+		r.version, o.workers, r.dir, r.fs)
+	fmt.Fprintf(&b, "load: v3 repo.content pushes of new branches (unique ref and sha each), %d bytes, keep-alive connections\n",
 		r.payloadSize())
+	if o.isolate {
+		fmt.Fprintf(&b, "-isolate: during throughput and latency the workers are parked in their first Hub call; the receiver has the database to itself\n")
+	}
+	b.WriteString("\n")
 
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "measure\tresult\ttarget\tverdict")
@@ -103,7 +108,7 @@ func (r *report) String() string {
 			fmt.Fprintf(&b, "  answer latency   %s\n", t.res.Latency)
 			fmt.Fprintf(&b, "  errors           %s\n", t.res.Errors)
 		}
-		writeStats(&b, t.stats)
+		writeStats(&b, t.stats, r.loadNote(), r.kept())
 	}
 	if l := r.latency; l != nil {
 		fmt.Fprintf(&b, "\nlatency: open loop, %v/s, %s warm-up + %s measured\n", o.rate, o.warmup, o.rateDuration)
@@ -114,7 +119,7 @@ func (r *report) String() string {
 			fmt.Fprintf(&b, "  generator lag    %s\n", l.res.Lag)
 			fmt.Fprintf(&b, "  errors           %s\n", l.res.Errors)
 		}
-		writeStats(&b, l.stats)
+		writeStats(&b, l.stats, r.loadNote(), r.kept())
 	}
 	if p := r.pickup; p != nil {
 		fmt.Fprintf(&b, "\npickup: %d deliveries, at most %v/s and each once the job before finished (a worker is always free);\n"+
@@ -126,13 +131,15 @@ func (r *report) String() string {
 			fmt.Fprintf(&b, "  final states     %s; not started in time: %d\n", p.res.States, p.res.Unstated)
 			fmt.Fprintf(&b, "  errors           %s\n", p.res.Errors)
 		}
-		writeStats(&b, p.stats)
+		writeStats(&b, p.stats, "each job run to the end included", r.kept())
 	}
 	fmt.Fprintf(&b, "\ntook %s\n", r.finished.Sub(r.started).Round(time.Second))
 	return b.String()
 }
 
-func writeStats(b *strings.Builder, st phaseStats) {
+// writeStats writes what surrounds a phase; cpuNote says what the bot's
+// CPU per delivery covers.
+func writeStats(b *strings.Builder, st phaseStats, cpuNote string, kept bool) {
 	if st.Err != nil {
 		fmt.Fprintf(b, "  FAILED: %v\n", st.Err)
 	}
@@ -140,16 +147,30 @@ func writeStats(b *strings.Builder, st phaseStats) {
 		fmt.Fprintf(b, "  CPU              bot %.1f s (%.2f cores); bench process, load generator and fake Hub, %.1f s (%.2f cores)\n",
 			st.BotCPU, st.BotCPU/st.Wall.Seconds(), st.BenchCPU, st.BenchCPU/st.Wall.Seconds())
 		if n := st.Jobs["queued"]; n > 0 {
-			// Each delivery queues one job, so this is the bot's CPU per
-			// delivery, with the work its workers did meanwhile; unlike
-			// a rate, it hardly depends on what else the machine runs.
-			fmt.Fprintf(b, "  bot CPU/delivery %.2f ms (%d deliveries queued)\n", 1000*st.BotCPU/float64(n), n)
+			// Each delivery queues one job. Unlike a rate, CPU per
+			// delivery hardly depends on what else the machine runs.
+			fmt.Fprintf(b, "  bot CPU/delivery %.2f ms (%d deliveries queued; %s)\n", 1000*st.BotCPU/float64(n), n, cpuNote)
 		}
 		fmt.Fprintf(b, "  jobs             %s; still queued at the end: %.0f\n", st.Jobs, st.QueueDepth)
 	}
 	fmt.Fprintf(b, "  load average     %s before, %s after\n", st.LoadBefore, st.LoadEnd)
-	fmt.Fprintf(b, "  bot              ready in %s, stopped in %s after SIGTERM; data and log in %s\n",
-		st.Startup.Round(time.Millisecond), st.Shutdown.Round(time.Millisecond), st.Dir)
+	where := "data and log in " + st.Dir
+	if !kept {
+		where = "data and log removed (-keep keeps them)"
+	}
+	fmt.Fprintf(b, "  bot              ready in %s, stopped in %s after SIGTERM; %s\n",
+		st.Startup.Round(time.Millisecond), st.Shutdown.Round(time.Millisecond), where)
+}
+
+// kept reports whether the bots' data dirs outlive the run.
+func (r *report) kept() bool { return r.opts.keep || r.opts.dir != "" }
+
+// loadNote says what the bot did besides receiving in the load phases.
+func (r *report) loadNote() string {
+	if r.opts.isolate {
+		return "workers parked: the receiver alone"
+	}
+	return "with the jobs its workers ran meanwhile"
 }
 
 func orFailed(err error, s string) string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -161,4 +162,31 @@ func loadAverage() string {
 		return "n/a"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// filesystem names the type of the filesystem holding dir, from
+// /proc/self/mounts (the longest mount point that contains it), since an
+// fsync on tmpfs costs nothing and on a disk most of a commit; "unknown"
+// off Linux.
+func filesystem(dir string) string {
+	data, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		return "unknown"
+	}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
+	best, kind := "", "unknown"
+	for line := range strings.SplitSeq(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 {
+			continue
+		}
+		mount := f[1]
+		inside := dir == mount || strings.HasPrefix(dir, strings.TrimSuffix(mount, "/")+"/")
+		if inside && len(mount) >= len(best) {
+			best, kind = mount, f[2]
+		}
+	}
+	return kind
 }
