@@ -35,14 +35,27 @@ type composeInput struct {
 // (an image loads by itself, so an injected one could send data to a third
 // party); mentions of anyone who is not in the thread, and of the bot
 // itself, lose their "@" (an injected answer must not page strangers or wake
-// the bot); and no line starts with a command, for this bot or another.
+// the bot) — code is left alone for both; and no line starts with a command,
+// for this bot or another.
 func compose(in composeInput) string {
 	text := clean(stripThinking(strings.ToValidUTF8(in.answer, "\uFFFD")))
-	text = strings.ReplaceAll(text, "![", "[")
-	text = imgTagRE.ReplaceAllString(text, "&lt;$1")
-	text = unmention(text, in.syntax.Name, in.people)
+	text = outsideCode(text, func(prose string) string {
+		prose = imageRE.ReplaceAllString(prose, "$1[")
+		prose = htmlTagRE.ReplaceAllString(prose, "&lt;$1")
+		return unmention(prose, in.syntax.Name, in.people)
+	})
 	text = in.syntax.Safe(text)
-	text = report.Sanitize(text, in.syntax.Prefix)
+	text, _ = eachLine(text, func(line string, code bool) string {
+		if !code {
+			return report.Sanitize(line, in.syntax.Prefix)
+		}
+		// In code an escape shows, so only our own commands get one:
+		// the model was told not to write them.
+		if rest := strings.TrimLeft(line, " \t"); hasFoldPrefix(rest, in.syntax.Prefix) {
+			return line[:len(line)-len(rest)] + "\\" + rest
+		}
+		return line
+	})
 	// Only the footer may carry a marker; clean removed every comment, and
 	// this keeps it so whatever the steps above did.
 	text = strings.ReplaceAll(text, "<!--", "&lt;!--")
@@ -60,10 +73,153 @@ func compose(in composeInput) string {
 		"</sub>\n" + Marker(in.commentID)
 
 	room := hubclient.MaxCommentSize - utf8.RuneCountInString(footer)
-	return truncateAnswer(text, room) + footer
+	return closeFence(truncateAnswer(text, room)) + footer
 }
 
-var imgTagRE = regexp.MustCompile(`(?i)<(img\b)`)
+var (
+	// imageRE finds where a Markdown image starts ("vec![1]" is not one).
+	imageRE = regexp.MustCompile(`(^|[^\w\\])!\[`)
+	// htmlTagRE finds raw HTML tags. The answer gets none: an <img> loads
+	// by itself, and an unclosed <details> or <sub> would hide the footer.
+	// Autolinks such as <https://...> are not tags.
+	htmlTagRE = regexp.MustCompile(`(?i)<(/?[a-z][a-z0-9-]*(?:[\s/>]|$))`)
+)
+
+// closeFence closes a code block the text leaves open, so that the footer
+// and its marker are not swallowed by it.
+func closeFence(text string) string {
+	if _, fence := eachLine(text, func(line string, _ bool) string { return line }); fence != "" {
+		return text + "\n" + fence
+	}
+	return text
+}
+
+// outsideCode applies fn to the parts of Markdown text that are not code:
+// fenced blocks (``` or ~~~) and code spans within a line are kept as they
+// are, since rewriting "@" or "![" there would break the code
+// (@torch.no_grad(), vec![1]). Mentions and images in code do nothing.
+func outsideCode(text string, fn func(string) string) string {
+	out, _ := eachLine(text, func(line string, code bool) string {
+		if code {
+			return line
+		}
+		return outsideSpans(line, fn)
+	})
+	return out
+}
+
+// eachLine rewrites text line by line (without the "\n"), telling fn
+// whether the line belongs to a fenced code block, its fences included. It
+// also returns the fence of a block left open at the end, or "".
+func eachLine(text string, fn func(line string, code bool) string) (string, string) {
+	lines := strings.Split(text, "\n")
+	fence := ""
+	for i, line := range lines {
+		// A fence is indented by three spaces at most; more is indented
+		// code, or the content of a list item.
+		t := strings.TrimSpace(line)
+		if indent(line) > 3 {
+			t = ""
+		}
+		code := true
+		switch {
+		case fence != "":
+			if strings.HasPrefix(t, fence) && strings.Trim(t, fence[:1]) == "" {
+				fence = ""
+			}
+		case fenceOf(t) != "":
+			fence = fenceOf(t)
+		default:
+			code = false
+		}
+		lines[i] = fn(line, code)
+	}
+	return strings.Join(lines, "\n"), fence
+}
+
+// indent is the width of a line's leading blanks, a tab counting four.
+func indent(line string) int {
+	n := 0
+	for _, c := range line {
+		switch c {
+		case ' ':
+			n++
+		case '\t':
+			n += 4 - n%4
+		default:
+			return n
+		}
+	}
+	return n
+}
+
+// hasFoldPrefix reports whether s starts with prefix, ignoring ASCII case.
+func hasFoldPrefix(s, prefix string) bool {
+	return prefix != "" && len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+// fenceOf returns the run of three or more backticks or tildes that opens
+// a fenced code block on line t, or "".
+func fenceOf(t string) string {
+	if len(t) < 3 || (t[0] != '`' && t[0] != '~') {
+		return ""
+	}
+	n := 0
+	for n < len(t) && t[n] == t[0] {
+		n++
+	}
+	if n < 3 || (t[0] == '`' && strings.ContainsRune(t[n:], '`')) {
+		return ""
+	}
+	return t[:n]
+}
+
+// outsideSpans applies fn to line outside its code spans: a run of
+// backticks up to the next run of the same length.
+func outsideSpans(line string, fn func(string) string) string {
+	var b strings.Builder
+	prose := 0
+	for i := 0; i < len(line); {
+		if line[i] != '`' {
+			i++
+			continue
+		}
+		n := 0
+		for i+n < len(line) && line[i+n] == '`' {
+			n++
+		}
+		end := closingRun(line, i+n, n)
+		if end < 0 {
+			i += n
+			continue
+		}
+		b.WriteString(fn(line[prose:i]))
+		b.WriteString(line[i:end])
+		prose, i = end, end
+	}
+	b.WriteString(fn(line[prose:]))
+	return b.String()
+}
+
+// closingRun returns the end of the first run of exactly n backticks in
+// line from i, or -1.
+func closingRun(line string, i, n int) int {
+	for i < len(line) {
+		if line[i] != '`' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(line) && line[j] == '`' {
+			j++
+		}
+		if j-i == n {
+			return j
+		}
+		i = j
+	}
+	return -1
+}
 
 // unmention removes the "@" of every mention in text except of the people
 // allowed (the thread's authors), and always of the bot itself.
@@ -127,16 +283,13 @@ func truncateAnswer(text string, max int) string {
 		return text
 	}
 	const said = "\n\n_[The answer was cut here: it was too long for a comment.]_"
-	keep := max - utf8.RuneCountInString(said) - len("\n```")
+	keep := max - utf8.RuneCountInString(said) - 64 // and a closing fence
 	runes := []rune(text)
 	cut := string(runes[:keep])
 	if i := strings.LastIndexByte(cut, '\n'); i >= len(cut)*9/10 {
 		cut = cut[:i]
 	}
-	if strings.Count(cut, "```")%2 == 1 {
-		cut += "\n```"
-	}
-	return cut + said
+	return closeFence(cut) + said
 }
 
 // modelLabel shows the model id in a code span, keeping it to the

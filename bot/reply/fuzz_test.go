@@ -53,6 +53,16 @@ func FuzzCompose(f *testing.F) {
 		if !HasMarker(got) {
 			t.Fatalf("Decide would not see the marker:\n%q", got)
 		}
+		footerInCode := false
+		eachLine(got, func(line string, code bool) string {
+			if code && (strings.HasPrefix(line, "<sub>🤖") || strings.HasPrefix(line, "<!-- hubbot:reply:")) {
+				footerInCode = true
+			}
+			return line
+		})
+		if footerInCode {
+			t.Fatalf("the footer is inside a code block:\n%q", got)
+		}
 	})
 }
 
