@@ -47,6 +47,7 @@ func TestReplyToMention(t *testing.T) {
 	call := calls[0]
 	assert.Equal(t, "/v1/chat/completions", call.Path)
 	assert.Equal(t, "Bearer "+testKey, call.Header.Get("Authorization"))
+	assert.Equal(t, "hubbot-reply", call.Header.Get("User-Agent"))
 
 	// The request: model and max_tokens from config, two messages, nothing else.
 	assert.Equal(t, "test-org/test-model", call.Req.Model)
@@ -746,4 +747,20 @@ func TestTokenBudget(t *testing.T) {
 	assert.Less(t, strings.Index(user, "DESCRIPTION-END"), strings.Index(user, "left out to fit"))
 	assert.Less(t, strings.Index(user, last), strings.Index(user, "QUESTION-START"), "newest last")
 	assert.Equal(t, 1, res.Prompt.Cut, "the question was cut in the middle")
+}
+
+func TestCustomSystemPrompt(t *testing.T) {
+	f := newFixture(t, fixtureOptions{cfg: func(c *config.Reply) { c.SystemPrompt = "  You answer for the Tiny team, in French.\n" }})
+	_, err := f.bot.Reply(t.Context(), f.request(askID))
+	require.NoError(t, err)
+	system := f.llm.Calls()[0].Req.Messages[0].Content
+	assert.True(t, strings.HasPrefix(system, "You answer for the Tiny team, in French.\n\nHow your input is laid out:"), system)
+	assert.NotContains(t, system, "hubbot helps the maintainers", "the configured prompt replaces the default")
+	assert.True(t, strings.HasSuffix(system, layoutPrompt), "the layout rules always follow")
+}
+
+func TestPromptBudget(t *testing.T) {
+	system := systemPrompt("")
+	assert.Equal(t, 8192-512-estimateTokens(system)-framingTokens, promptBudget(8192, 512, system))
+	assert.Equal(t, minPromptTokens, promptBudget(8192, 32768, system), "a huge max_tokens still leaves room for the question")
 }

@@ -55,12 +55,13 @@
 //     permanent error ends in Status Failed with a reason for the log:
 //     nothing is posted, and no error text ever reaches the Hub.
 //  5. It makes the answer safe: the model's <think> reasoning, HTML
-//     comments and invisible characters are removed; images become links;
-//     mentions of the bot and of anyone outside the thread lose their "@";
-//     no line starts with a command (chatops.Syntax.Safe, report.Sanitize).
-//     It is cut to fit a Hub comment, and a footer in hubbot's words says it
-//     is an automated answer that may be wrong, followed by the hidden
-//     marker <!-- hubbot:reply:COMMENT_ID -->.
+//     comments and invisible characters are removed; outside code, images
+//     become links, raw HTML tags are escaped, and mentions of the bot and
+//     of anyone outside the thread lose their "@"; no line starts with a
+//     command (chatops.Syntax.Safe, and report.Sanitize outside code). It is
+//     cut to fit a Hub comment, an open code block is closed, and a footer
+//     in hubbot's words says it is an automated answer that may be wrong,
+//     followed by the hidden marker <!-- hubbot:reply:COMMENT_ID -->.
 //  6. It posts the reply, or in a dry run returns it in Result.Text. When
 //     the Hub's answer to the post is ambiguous (hubclient.IsAmbiguous), it
 //     reads the discussion and looks for its marker before posting again.

@@ -279,11 +279,15 @@ type callInfo struct{ retryAfter time.Duration }
 
 type callInfoKey struct{}
 
+// userAgent names the bot to the LLM provider.
+const userAgent = "hubbot-reply"
+
 // boundedDoer is the HTTP client go-openai uses.
 type boundedDoer struct{ client *http.Client }
 
 // Do sends req, refuses redirects, bounds the body and notes Retry-After.
 func (d *boundedDoer) Do(req *http.Request) (*http.Response, error) {
+	req.Header.Set("User-Agent", userAgent)
 	resp, err := d.client.Do(req)
 	if err != nil {
 		return nil, err
