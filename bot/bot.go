@@ -128,9 +128,6 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 	if b.commands, err = b.newCommands(); err != nil {
 		return nil, err
 	}
-	if b.replies, err = b.newReplies(opts.HTTPClient); err != nil {
-		return nil, err
-	}
 
 	schedules, err := b.schedules()
 	if err != nil {
@@ -145,8 +142,9 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 	if err != nil {
 		return nil, err
 	}
-	if b.replies != nil {
-		b.replies.ledger.db = b.queue
+	if b.replies, err = b.newReplies(opts.HTTPClient); err != nil {
+		b.queue.Close()
+		return nil, err
 	}
 
 	router := webhook.NewRouter()

@@ -314,7 +314,9 @@ func (c *Client) FindPullRequest(ctx context.Context, r Repo, q PullRequestQuery
 	if q.Closed {
 		status = "all"
 	}
-	list, err := c.ListDiscussions(ctx, r, ListDiscussionsOptions{Type: "pull_request", Status: status, Author: q.Author})
+	// The author is compared here, without regard to case, rather than by
+	// the Hub's author filter: bots' names are spelled both ways in the wild.
+	list, err := c.ListDiscussions(ctx, r, ListDiscussionsOptions{Type: "pull_request", Status: status})
 	if err != nil {
 		return nil, err
 	}

@@ -155,4 +155,12 @@ var migrations = []string{
 		created_at BIGINT NOT NULL,
 		PRIMARY KEY (repo, sha)
 	)`,
+	`CREATE TABLE hubbot_replies (
+		key TEXT PRIMARY KEY,
+		repo TEXT NOT NULL,
+		owner TEXT NOT NULL DEFAULT '',
+		claimed_at BIGINT NOT NULL,
+		posted_at BIGINT NOT NULL DEFAULT 0
+	);
+	CREATE INDEX hubbot_replies_repo ON hubbot_replies (repo, claimed_at)`,
 }
