@@ -112,4 +112,6 @@ func (l *replyLedger) Posted(ctx context.Context, key string, at time.Time) erro
 	return l.q.ReplyPosted(ctx, key, at)
 }
 
-func (l *replyLedger) Release(ctx context.Context, key string) error { return l.q.ReleaseReply(ctx, key) }
+func (l *replyLedger) Release(ctx context.Context, key string) error {
+	return l.q.ReleaseReply(ctx, key)
+}
