@@ -25,6 +25,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/hubbot/hubbot/actions"
+	"github.com/hubbot/hubbot/git"
 )
 
 // Config is the whole configuration.
@@ -410,9 +411,14 @@ func (c *Config) Validate() error {
 				add(fmt.Sprintf("%s.on.%d", key, j), "unknown trigger %q (want push, pull_request, tag, command or schedule)", on)
 			}
 		}
-		for j, g := range slices.Concat(a.Branches, a.Tags, a.Paths) {
+		for j, g := range slices.Concat(a.Branches, a.Tags) {
 			if _, err := path.Match(strings.ReplaceAll(g, "**", "*"), ""); err != nil || g == "" {
 				add(fmt.Sprintf("%s.%s", key, globKey(a, j)), "bad glob %q", g)
+			}
+		}
+		for j, g := range a.Paths {
+			if err := git.ValidatePattern(g); err != nil {
+				add(fmt.Sprintf("%s.paths.%d", key, j), "%v", err)
 			}
 		}
 		if a.Timeout < 0 {
@@ -490,13 +496,10 @@ func (c *Config) Validate() error {
 }
 
 func globKey(a Action, j int) string {
-	switch {
-	case j < len(a.Branches):
+	if j < len(a.Branches) {
 		return fmt.Sprintf("branches.%d", j)
-	case j < len(a.Branches)+len(a.Tags):
-		return fmt.Sprintf("tags.%d", j-len(a.Branches))
 	}
-	return fmt.Sprintf("paths.%d", j-len(a.Branches)-len(a.Tags))
+	return fmt.Sprintf("tags.%d", j-len(a.Branches))
 }
 
 // CheckRule validates an authorization rule: repo-owner, anyone, user:NAME or org:NAME.

@@ -90,6 +90,7 @@ func TestErrorsNameTheLine(t *testing.T) {
 		{"bad cron", "[[actions]]\nname = \"x\"\nuses = \"run\"\non = [\"schedule\"]\n[[schedules]]\ncron = \"every day\"\naction = \"x\"\nrepos = [\"a/b\"]\n",
 			[]string{"c.toml:6: schedules[0].cron: bad cron expression"}},
 		{"schedule of a missing action", "[[schedules]]\ncron = \"@daily\"\naction = \"nope\"\nrepos = [\"a/b\"]\n", []string{`c.toml:3: schedules[0].action: no action named "nope"`}},
+		{"bad path pattern", "[[actions]]\nname = \"x\"\nuses = \"run\"\non = [\"push\"]\npaths = [\"ok/*\", \"[\"]\n", []string{"c.toml:5: actions[0].paths[1]"}},
 		{"bad rule", "[commands]\nallow = [\"admins\"]\n", []string{`c.toml:2: commands.allow[0]: unknown rule "admins"`}},
 		{"bad repo glob", "[repos]\nallow = [\"justaname\"]\n", []string{"c.toml:2: repos.allow[0]"}},
 		{"reply without model", "[reply]\nenabled = true\n", []string{"reply.model: is required"}},
