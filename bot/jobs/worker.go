@@ -91,7 +91,7 @@ func (w *runWorker) Work(ctx context.Context, rj *river.Job[runArgs]) error {
 
 	jctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	log := newLog(job.ID, q.log)
+	log := newLog(job.ID, q.log.With("delivery", job.DeliveryKey, "repo", job.Spec.Repo.String(), "action", job.Spec.Action))
 	log.write(job.Log) // earlier attempts
 	q.runningMu.Lock()
 	q.running[job.ID] = log
