@@ -449,3 +449,69 @@ func TestOperatorAPI(t *testing.T) {
 	assert.Contains(t, string(metrics), "hubbot_hub_requests_total")
 	assert.Contains(t, string(metrics), "hubbot_queue_depth")
 }
+
+func TestShutdownDrainsAndRunsInterruptedJobsAgain(t *testing.T) {
+	mark := t.TempDir() + "/started"
+	cfg := fmt.Sprintf(`
+[[actions]]
+name = "slow"
+uses = "run"
+on = ["push"]
+[actions.with]
+command = ["sh", "-c", "if [ -f \"$MARK\" ]; then echo second run; else touch \"$MARK\"; sleep 60; fi"]
+env = { MARK = %q }
+`, mark)
+	h := newHarness(t, cfg)
+	dataDir := h.bot.cfg.Store.DataDir
+	_, err := h.hub.Push(h.alice, "alice/tiny", "main", hubtest.Change{Files: map[string][]byte{"a.txt": []byte("a")}})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		_, err := os.Stat(mark)
+		return err == nil
+	}, 30*time.Second, 10*time.Millisecond, "the job never started")
+
+	// SIGTERM: deliveries get 503 while running jobs get their grace.
+	h.cancel()
+	require.Eventually(t, func() bool {
+		status, _ := h.post([]byte(`{}`), map[string]string{"X-Webhook-Secret": testSecret})
+		return status == http.StatusServiceUnavailable
+	}, 2*time.Second, 5*time.Millisecond, "no 503 while draining")
+	select {
+	case err := <-h.done:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the bot did not stop after its grace period")
+	}
+	h.cancel = nil
+
+	// After the restart, the interrupted job runs again and completes.
+	h.start(cfg, dataDir)
+	list := h.waitJobs(1)
+	assert.Equal(t, jobs.StateSucceeded, list[0].State, list[0].Summary)
+	job, err := h.bot.queue.Job(context.Background(), list[0].ID)
+	require.NoError(t, err)
+	assert.Contains(t, job.Log, "interrupted by shutdown")
+	assert.Contains(t, job.Log, "second run")
+}
+
+func TestActionTimeoutKillsAndReports(t *testing.T) {
+	h := newHarness(t, `
+[[actions]]
+name = "hangs"
+uses = "run"
+on = ["pull_request"]
+timeout = "1s"
+[actions.with]
+command = ["sh", "-c", "sleep 300 & sleep 300"]
+kill_grace = "100ms"
+`)
+	pr, err := h.hub.OpenPR(h.bob, "alice/tiny", "Hang", "hangs", hubtest.Change{Files: map[string][]byte{"a.txt": []byte("a")}})
+	require.NoError(t, err)
+	list := h.waitJobs(1)
+	assert.Equal(t, jobs.StateFailed, list[0].State)
+	h.idle()
+	cs := h.botComments(pr.Num)
+	require.Len(t, cs, 1)
+	assert.Contains(t, cs[0].Content, "❌")
+	assert.Regexp(t, "(?i)time", cs[0].Content)
+}
