@@ -106,6 +106,17 @@ type MovedTo struct {
 	Owner ObjectID `json:"owner"`
 }
 
+// UnmarshalJSON also accepts the bare repo name older payloads sent.
+func (m *MovedTo) UnmarshalJSON(b []byte) error {
+	var name string
+	if json.Unmarshal(b, &name) == nil {
+		*m = MovedTo{Name: name}
+		return nil
+	}
+	type plain MovedTo
+	return json.Unmarshal(b, (*plain)(m))
+}
+
 // UpdatedRef is one ref changed by a repo.content event. A nil OldSHA is a
 // new ref; a nil NewSHA a deleted one.
 type UpdatedRef struct {

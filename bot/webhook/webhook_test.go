@@ -98,6 +98,12 @@ func TestDecodeBadBodies(t *testing.T) {
 			assert.NotEmpty(t, bad.Msg)
 		})
 	}
+	// A move, with the v3 object or the older bare name.
+	for _, moved := range []string{`{"name":"acme/new","owner":{"id":"o1"}}`, `"acme/new"`} {
+		p, err := Decode([]byte(`{"event":{"scope":"repo","action":"move"},"repo":{"name":"acme/old","type":"model"},"movedTo":` + moved + `,"webhook":{"version":3}}`))
+		require.NoError(t, err)
+		assert.Equal(t, "acme/new", p.MovedTo.Name)
+	}
 	// Unknown fields are ignored; hidden comments have no content.
 	p, err := Decode([]byte(`{"event":{"scope":"discussion.comment","action":"update"},"repo":{"name":"a/b","type":"model"},
 		"comment":{"id":"c1","author":{"id":"u"},"hidden":true,"url":{"web":"x"}},"somethingNew":{"a":1},"webhook":{"version":3}}`))
