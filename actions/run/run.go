@@ -71,7 +71,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -266,7 +265,7 @@ func parseLimit(v any) (int, error) {
 	case int64:
 		n = x
 	case string:
-		size, err := parseSize(x)
+		size, err := actions.ParseSize(x)
 		if err != nil {
 			return 0, err
 		}
@@ -278,34 +277,6 @@ func parseLimit(v any) (int, error) {
 		return 0, fmt.Errorf("want between %s and %s, got %d bytes", formatSize(minOutputLimit), formatSize(maxOutputLimit), n)
 	}
 	return int(n), nil
-}
-
-var sizeUnits = []struct {
-	suffix string
-	mult   int64
-}{
-	{"KIB", 1 << 10}, {"MIB", 1 << 20}, {"GIB", 1 << 30},
-	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9},
-	{"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30},
-	{"B", 1},
-}
-
-// parseSize reads "1MiB" (binary), "500KB" (decimal) or "4096", as the
-// sizes of config.toml read.
-func parseSize(s string) (int64, error) {
-	t := strings.ToUpper(strings.TrimSpace(s))
-	mult := int64(1)
-	for _, u := range sizeUnits {
-		if strings.HasSuffix(t, u.suffix) {
-			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
-			break
-		}
-	}
-	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || f < 0 || f*float64(mult) > 1<<40 {
-		return 0, fmt.Errorf("want a size such as \"1MiB\" or \"512KB\", got %q", s)
-	}
-	return int64(f * float64(mult)), nil
 }
 
 // Run runs the command in ws.Dir and reports its exit status and output.

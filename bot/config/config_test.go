@@ -80,7 +80,7 @@ func TestErrorsNameTheLine(t *testing.T) {
 		{"unknown key", "[server]\nlisten = \":1\"\nlisen = \"x\"\n", []string{"c.toml:3: unknown key server.lisen"}},
 		{"unknown table", "[sever]\nlisten = \":1\"\n", []string{"c.toml:1: unknown key sever"}},
 		{"bad duration", "[workers]\njob_timeout = \"soon\"\n", []string{"c.toml:2", "want a duration"}},
-		{"bad size", "[server]\nmax_body = \"lots\"\n", []string{"c.toml:2", "want a size"}},
+		{"bad size", "[server]\nmax_body = \"lots\"\n", []string{"c.toml:2", "is not a size"}},
 		{"wrong type", "[workers]\nconcurrency = \"two\"\n", []string{"c.toml:2"}},
 		{"syntax", "[server\nlisten = 1\n", []string{"c.toml", "line 1"}},
 		{"unknown uses", "[[actions]]\nname = \"x\"\nuses = \"deploy\"\non = [\"push\"]\n", []string{`c.toml:3: actions[0].uses: unknown action "deploy"`}},

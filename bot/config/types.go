@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hubbot/hubbot/actions"
 )
 
 // Duration is a time.Duration written as a string in TOML ("30s", "5m", "1h").
@@ -29,31 +31,10 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 // Size is a byte count written as "4MiB", "500MB", "20GB" or a plain number.
 type Size int64
 
-var sizeUnits = []struct {
-	suffix string
-	mult   int64
-}{
-	{"KIB", 1 << 10}, {"MIB", 1 << 20}, {"GIB", 1 << 30}, {"TIB", 1 << 40},
-	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
-	{"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"T", 1 << 40},
-	{"B", 1},
-}
-
 // ParseSize reads a size such as "4MiB" (binary), "500MB" (decimal) or "1024".
 func ParseSize(s string) (Size, error) {
-	t := strings.ToUpper(strings.TrimSpace(s))
-	mult := int64(1)
-	for _, u := range sizeUnits {
-		if strings.HasSuffix(t, u.suffix) {
-			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseFloat(t, 64)
-	if err != nil || n < 0 || n*float64(mult) > 1<<62 {
-		return 0, fmt.Errorf("want a size such as 4MiB, 500MB or 20GB, got %q", s)
-	}
-	return Size(n * float64(mult)), nil
+	n, err := actions.ParseSize(s)
+	return Size(n), err
 }
 
 // UnmarshalText parses a size string.

@@ -1,4 +1,4 @@
-package safetensors
+package actions
 
 import (
 	"fmt"
@@ -7,10 +7,11 @@ import (
 	"strings"
 )
 
-// parseSize reads a size such as "20GB", "500MiB", "1.5 TB" or "1024".
-// KB, MB, GB and TB are powers of 1000 (as the Hub shows sizes); KiB, MiB,
-// GiB and TiB powers of 1024. Units are case-insensitive.
-func parseSize(s string) (int64, error) {
+// ParseSize reads a size such as "20GB", "500MiB", "1.5 TB" or "1024", as
+// every size in config.toml is written. KB, MB, GB and TB are powers of 1000
+// (as the Hub shows sizes); KiB, MiB, GiB and TiB powers of 1024. Units are
+// case-insensitive.
+func ParseSize(s string) (int64, error) {
 	t := strings.TrimSpace(s)
 	i := strings.IndexFunc(t, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
 	num, unit := t, ""

@@ -1,4 +1,4 @@
-package safetensors
+package actions
 
 import (
 	"testing"
@@ -19,12 +19,12 @@ func TestParseSize(t *testing.T) {
 		"0.5KiB": 512,
 	}
 	for in, want := range good {
-		got, err := parseSize(in)
+		got, err := ParseSize(in)
 		require.NoError(t, err, in)
 		assert.Equal(t, want, got, in)
 	}
 	for _, in := range []string{"", "GB", "20XB", "-1GB", "1e3GB", "1.2.3MB", "99999999999TB"} {
-		_, err := parseSize(in)
+		_, err := ParseSize(in)
 		assert.Error(t, err, in)
 	}
 }
