@@ -59,7 +59,7 @@ func New(opts actions.Options, prior PriorProposals) (*Action, error) {
 	}
 	a := &Action{include: c.Include, exclude: c.Exclude, prior: prior, limits: Limits{}.withDefaults(), freeSpace: diskFree}
 	if c.MaxSize != "" {
-		n, err := parseSize(c.MaxSize)
+		n, err := actions.ParseSize(c.MaxSize)
 		if err != nil {
 			return nil, &actions.OptionError{Key: "max_size", Msg: err.Error()}
 		}
