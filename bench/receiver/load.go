@@ -209,6 +209,9 @@ type closedResult struct {
 	Latency  distribution  // of those answers
 	Errors   errorTally    // non-202 answers and failures, warm-up included
 	Sent     int           // every request, warm-up included
+	// BySecond counts 202 answers in each second from the start, warm-up
+	// included, to show a trend that one rate hides.
+	BySecond []int
 }
 
 // PerSecond is the sustained rate of accepted deliveries.
@@ -222,6 +225,7 @@ func closedLoop(ctx context.Context, s *sender, build func() ([]byte, error), co
 	from, to := start.Add(warmup), start.Add(warmup+window)
 	type worker struct {
 		lat    []time.Duration
+		ok     []time.Duration // since start, of every 202
 		errs   errorTally
 		sent   int
 		buildE error
@@ -247,6 +251,7 @@ func closedLoop(ctx context.Context, s *sender, build func() ([]byte, error), co
 					}
 					continue
 				}
+				w.ok = append(w.ok, done.Sub(start))
 				if !done.Before(from) && !done.After(to) {
 					w.lat = append(w.lat, done.Sub(sent))
 				}
@@ -257,11 +262,16 @@ func closedLoop(ctx context.Context, s *sender, build func() ([]byte, error), co
 	if err := ctx.Err(); err != nil {
 		return closedResult{}, fmt.Errorf("closed loop: %w", err)
 	}
-	res := closedResult{Conns: conns, Window: window}
+	res := closedResult{Conns: conns, Window: window, BySecond: make([]int, int((warmup+window+time.Second-1)/time.Second))}
 	var lat []time.Duration
 	for _, w := range ws {
 		if w.buildE != nil {
 			return closedResult{}, w.buildE
+		}
+		for _, d := range w.ok {
+			if i := int(d / time.Second); i < len(res.BySecond) {
+				res.BySecond[i]++
+			}
 		}
 		lat = append(lat, w.lat...)
 		res.Errors.merge(w.errs)

@@ -267,6 +267,8 @@ func TestClosedLoop(t *testing.T) {
 			assert.Equal(t, f.count(), res.Sent, "every request sent reached the server")
 			assert.LessOrEqual(t, res.Accepted+res.Errors.counts.total(), res.Sent)
 			assert.Equal(t, res.Accepted, res.Latency.N)
+			assert.Len(t, res.BySecond, 1, "300 ms fit in one second")
+			assert.GreaterOrEqual(t, res.BySecond[0], res.Accepted, "every 202 is in a second, warm-up or not")
 			assert.Zero(t, f.duplicates())
 			assert.Zero(t, f.unauthorized())
 			if tt.wantErrors == "" {

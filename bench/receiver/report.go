@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -105,6 +106,7 @@ func (r *report) String() string {
 		if t.stats.Err == nil {
 			fmt.Fprintf(&b, "  accepted         %d in %s = %.0f/s (sent %d in all, warm-up included)\n",
 				t.res.Accepted, t.res.Window, t.res.PerSecond(), t.res.Sent)
+			fmt.Fprintf(&b, "  202s by second   %s\n", joinInts(t.res.BySecond))
 			fmt.Fprintf(&b, "  answer latency   %s\n", t.res.Latency)
 			fmt.Fprintf(&b, "  errors           %s\n", t.res.Errors)
 		}
@@ -189,4 +191,12 @@ func (r *report) payloadSize() int {
 		return 0
 	}
 	return len(b)
+}
+
+func joinInts(v []int) string {
+	parts := make([]string, len(v))
+	for i, n := range v {
+		parts[i] = strconv.Itoa(n)
+	}
+	return strings.Join(parts, " ")
 }
