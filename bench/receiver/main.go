@@ -26,6 +26,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -73,7 +74,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.hubbot, "hubbot", "", "the hubbot binary to run (required; build it with go build -o)")
 	fs.StringVar(&o.out, "out", "", "also write the summary to this file")
-	fs.StringVar(&o.dir, "dir", "", "work dir for the bots' data and logs (default: a new temp dir); its filesystem decides what an fsync costs")
+	fs.StringVar(&o.dir, "dir", "", "keep the bots' data and logs in a new run-* dir under this one (default: a temp dir, removed); its filesystem decides what an fsync costs")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work dir (bot logs, databases) after the run")
 	phases := fs.String("phases", strings.Join(phaseNames(), ","), "phases to run, comma-separated")
 	fs.IntVar(&o.workers, "workers", 2, "workers.concurrency of the bot")
@@ -174,16 +175,23 @@ func benchmark(ctx context.Context, o *options, progress io.Writer) (*report, er
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("hubbot binary: %w", err)
 	}
-	dir := o.dir
-	if dir == "" {
+	// Each run gets a directory of its own, so that no bot ever starts on
+	// the database and queue of an earlier run.
+	var dir string
+	if o.dir == "" {
 		if dir, err = os.MkdirTemp("", "hubbot-receiver-bench-"); err != nil {
 			return nil, err
 		}
 		if !o.keep {
 			defer os.RemoveAll(dir)
 		}
-	} else if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, err
+	} else {
+		if err := os.MkdirAll(o.dir, 0o750); err != nil {
+			return nil, err
+		}
+		if dir, err = os.MkdirTemp(o.dir, "run-"); err != nil {
+			return nil, err
+		}
 	}
 	if o.perfDir != "" {
 		if err := os.MkdirAll(o.perfDir, 0o750); err != nil {
@@ -251,7 +259,7 @@ func benchmark(ctx context.Context, o *options, progress io.Writer) (*report, er
 				rep.pickup = &pickupRun{stats: phaseStats{Name: "pickup", Err: err}}
 				continue
 			}
-			logf("pickup: %d deliveries at %v/s", o.pickupN, o.pickupRate)
+			logf("pickup: %d deliveries, at most %v/s, each once the job before has finished", o.pickupN, o.pickupRate)
 			var res pickupResult
 			st := withBot(ctx, "pickup", bin, filepath.Join(dir, "pickup"), env, o.workers, progress, func(b *botProc) error {
 				s := newSender(b.base+webhookPath, secret, 4)
@@ -280,7 +288,7 @@ type phaseStats struct {
 	LoadBefore, LoadEnd string
 	BotCPU              float64 // seconds of CPU the bot used during the phase
 	BenchCPU            float64 // seconds of CPU this process used (load generator and fake Hub)
-	Jobs                counts  // bench jobs entering each state during the phase
+	Jobs                counts  // jobs of the bench action entering each state during the phase
 	QueueDepth          float64 // jobs still queued at the end
 	Dir                 string
 	Err                 error
@@ -297,7 +305,7 @@ func withBot(ctx context.Context, name, bin, dir string, env botEnv, workers int
 		return st
 	}
 	st.Startup = b.Startup
-	client := newSender("", "", 1).client
+	client := &http.Client{Timeout: 10 * time.Second}
 	before, errBefore := b.metrics(ctx, client)
 	cpuBefore := selfCPU()
 	began := time.Now()
@@ -310,8 +318,8 @@ func withBot(ctx context.Context, name, bin, dir string, env botEnv, workers int
 		st.QueueDepth = after.sum("hubbot_queue_depth")
 		st.Jobs = counts{}
 		for _, state := range []string{"queued", "running", "succeeded", "failed", "cancelled", "skipped"} {
-			l := `state="` + state + `"`
-			if d := after.sum("hubbot_jobs_total", l) - before.sum("hubbot_jobs_total", l); d > 0 {
+			a, l := `action="`+benchAction+`"`, `state="`+state+`"`
+			if d := after.sum("hubbot_jobs_total", a, l) - before.sum("hubbot_jobs_total", a, l); d > 0 {
 				st.Jobs[state] = int(d)
 			}
 		}
