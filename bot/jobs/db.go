@@ -15,17 +15,18 @@ import (
 	_ "modernc.org/sqlite" // the embedded database, pure Go
 )
 
-// openSQLite opens (creating) the embedded database in dataDir: WAL, one
+// openSQLite opens (creating) the embedded database in dataDir: WAL and one
 // connection (SQLite serialises writers anyway, and River's driver wants
-// it), and full synchronous commits, so that a delivery answered 2xx is on
-// disk before the answer.
+// it). Commits do not wait for the disk (synchronous=NORMAL, which survives
+// a crash of the process): the intake syncs the log itself, so that a
+// delivery answered 2xx is on disk before the answer (see walSyncer).
 func openSQLite(dataDir string) (*sql.DB, error) {
 	if err := os.MkdirAll(dataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	path := filepath.Join(dataDir, "hubbot.db")
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(1)"} {
 		q.Add("_pragma", p)
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())

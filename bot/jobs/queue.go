@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -64,6 +66,8 @@ type Outcome struct {
 // Queue records deliveries and runs jobs.
 type Queue struct {
 	db       *sql.DB
+	stmts    *stmts
+	wal      *walSyncer
 	embedded bool
 	river    *river.Client[*sql.Tx]
 	opts     Options
@@ -74,6 +78,8 @@ type Queue struct {
 	stopOnce sync.Once
 	draining chan struct{}
 	intakeWG sync.WaitGroup
+
+	botCommits sync.Map // "repo@sha" of commits the bot made
 
 	runningMu sync.Mutex
 	running   map[int64]*Log               // logs of jobs running in this process, by job id
@@ -105,7 +111,13 @@ func New(ctx context.Context, opts Options) (*Queue, error) {
 		db.Close()
 		return nil, err
 	}
-	q := &Queue{db: db, embedded: true, opts: opts, log: log, now: opts.Now,
+	st, err := prepare(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	q := &Queue{db: db, stmts: st, wal: &walSyncer{path: filepath.Join(opts.DataDir, "hubbot.db-wal")},
+		embedded: true, opts: opts, log: log, now: opts.Now,
 		intake: make(chan *recordReq, 1024), draining: make(chan struct{}),
 		running: map[int64]*Log{}, cancels: map[int64]context.CancelFunc{}, shutdown: make(chan struct{})}
 
@@ -120,7 +132,7 @@ func New(ctx context.Context, opts Options) (*Queue, error) {
 		},
 		Workers:           workers,
 		PeriodicJobs:      opts.Periodic,
-		FetchCooldown:     5 * time.Millisecond,
+		FetchCooldown:     50 * time.Millisecond, // fetch at once when idle, at most 20 times a second under load
 		FetchPollInterval: 200 * time.Millisecond,
 		JobTimeout:        -1, // each job has its own timeout, set by the handler
 		MaxAttempts:       5,
@@ -137,12 +149,18 @@ func New(ctx context.Context, opts Options) (*Queue, error) {
 	return q, nil
 }
 
+// syncWAL makes what was committed durable.
+func (q *Queue) syncWAL() error { return q.wal.sync() }
+
 // DB exposes the database, for tests and the recovery scan.
 func (q *Queue) DB() *sql.DB { return q.db }
 
 // Start rescues jobs a crashed process left running, then starts the intake
 // and the workers.
 func (q *Queue) Start(ctx context.Context) error {
+	if err := q.loadBotCommits(ctx); err != nil {
+		return err
+	}
 	if q.embedded {
 		if err := q.rescue(ctx); err != nil {
 			return err
@@ -197,6 +215,7 @@ func (q *Queue) Stop(ctx context.Context) error {
 		defer cancel()
 		err = q.river.StopAndCancel(cctx)
 	}
+	q.wal.close()
 	if cerr := q.db.Close(); err == nil {
 		err = cerr
 	}
@@ -205,7 +224,10 @@ func (q *Queue) Stop(ctx context.Context) error {
 
 // Close releases the database without waiting for anything; for tests that
 // simulate a crash.
-func (q *Queue) Close() error { return q.db.Close() }
+func (q *Queue) Close() error {
+	q.wal.close()
+	return q.db.Close()
+}
 
 // recordReq is one delivery waiting for the intake's next transaction.
 type recordReq struct {
@@ -291,7 +313,8 @@ func (q *Queue) commitBatch(batch []*recordReq) {
 	}
 }
 
-// recordTx writes a batch of deliveries in one transaction.
+// recordTx writes a batch of deliveries in one transaction, and makes it
+// durable before anyone is answered.
 func (q *Queue) recordTx(ctx context.Context, batch []*recordReq) ([]Recorded, error) {
 	tx, err := q.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -300,7 +323,7 @@ func (q *Queue) recordTx(ctx context.Context, batch []*recordReq) ([]Recorded, e
 	defer tx.Rollback()
 	now := q.now()
 	seen := map[string]bool{}
-	var cancelRunning []int64
+	var jb jobBatch
 	results := make([]Recorded, len(batch))
 	for i, r := range batch {
 		d := r.d
@@ -322,12 +345,10 @@ func (q *Queue) recordTx(ctx context.Context, batch []*recordReq) ([]Recorded, e
 		var ids []int64
 		if outcome == OutcomeQueued {
 			seen[d.Key] = true
-			var toCancel []int64
-			ids, toCancel, err = q.enqueueTx(ctx, tx, d.Key, d.Specs, now, true)
+			ids, err = q.enqueueTx(ctx, tx, &jb, d.Key, d.Specs, now, true)
 			if err != nil {
 				return nil, err
 			}
-			cancelRunning = append(cancelRunning, toCancel...)
 			if len(ids) == 0 {
 				outcome, reason = OutcomeIgnored, "every job it asks for was already queued"
 			}
@@ -336,16 +357,22 @@ func (q *Queue) recordTx(ctx context.Context, batch []*recordReq) ([]Recorded, e
 		if len(body) > 256<<10 {
 			body = body[:256<<10]
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO hubbot_deliveries (key, scope, action, repo, outcome, reason, body, received_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, d.Key, d.Scope, d.Action, d.Repo, outcome, reason, body, now.UnixMilli()); err != nil {
+		if _, err := tx.StmtContext(ctx, q.stmts.insertDelivery).ExecContext(ctx,
+			d.Key, d.Scope, d.Action, d.Repo, outcome, reason, body, now.UnixMilli()); err != nil {
 			return nil, fmt.Errorf("record delivery: %w", err)
 		}
 		results[i] = Recorded{Outcome: outcome, Reason: reason, Jobs: ids}
 	}
+	if err := q.flushJobs(ctx, tx, &jb); err != nil {
+		return nil, err
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("record delivery: %w", err)
 	}
-	q.cancelRiverJobs(cancelRunning)
+	if err := q.syncWAL(); err != nil {
+		return nil, fmt.Errorf("record delivery: %w", err)
+	}
+	q.cancelRiverJobs(jb.cancelRunning)
 	return results, nil
 }
 
@@ -354,8 +381,7 @@ const dedupeWindow = 24 * time.Hour
 
 func (q *Queue) recentDelivery(ctx context.Context, tx *sql.Tx, key string, now time.Time) (bool, error) {
 	var n int
-	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM hubbot_deliveries WHERE key = $1 AND outcome = $2 AND received_at > $3`,
-		key, OutcomeQueued, now.Add(-dedupeWindow).UnixMilli()).Scan(&n)
+	err := tx.StmtContext(ctx, q.stmts.recentDelivery).QueryRowContext(ctx, key, OutcomeQueued, now.Add(-dedupeWindow).UnixMilli()).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("look up delivery: %w", err)
 	}
@@ -375,28 +401,70 @@ func (q *Queue) enqueue(ctx context.Context, origin string, specs []Spec, dedupe
 		return nil, err
 	}
 	defer tx.Rollback()
-	ids, cancel, err := q.enqueueTx(ctx, tx, origin, specs, q.now(), dedupe)
+	var jb jobBatch
+	ids, err := q.enqueueTx(ctx, tx, &jb, origin, specs, q.now(), dedupe)
 	if err != nil {
+		return nil, err
+	}
+	if err := q.flushJobs(ctx, tx, &jb); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
-	q.cancelRiverJobs(cancel)
+	q.cancelRiverJobs(jb.cancelRunning)
 	return ids, nil
 }
 
-// enqueueTx inserts jobs and their River jobs in tx, supersedes older work
-// for the same ref and action, and returns the new ids and the River ids of
-// running jobs to cancel once the transaction is committed.
-func (q *Queue) enqueueTx(ctx context.Context, tx *sql.Tx, origin string, specs []Spec, now time.Time, dedupe bool) (ids, cancelRunning []int64, err error) {
+// jobBatch gathers the River jobs of one transaction, so that they are
+// inserted with one call at its end.
+type jobBatch struct {
+	params        []river.InsertManyParams
+	jobIDs        []int64 // the hubbot job of each params entry; 0 for report jobs
+	cancelRunning []int64 // River jobs to cancel once committed
+}
+
+// flushJobs inserts the batch's River jobs and records their ids.
+func (q *Queue) flushJobs(ctx context.Context, tx *sql.Tx, jb *jobBatch) error {
+	if len(jb.params) == 0 {
+		return nil
+	}
+	res, err := q.river.InsertManyTx(ctx, tx, jb.params)
+	if err != nil {
+		return fmt.Errorf("enqueue jobs: %w", err)
+	}
+	if len(res) != len(jb.params) {
+		return fmt.Errorf("enqueue jobs: River inserted %d of %d", len(res), len(jb.params))
+	}
+	// One statement sets every river_id: UPDATE ... SET river_id = CASE id ... END.
+	var b strings.Builder
+	var args []any
+	b.WriteString("UPDATE hubbot_jobs SET river_id = CASE id")
+	var ids []string
+	for i, id := range jb.jobIDs {
+		if id == 0 {
+			continue
+		}
+		args = append(args, id, res[i].Job.ID)
+		fmt.Fprintf(&b, " WHEN $%d THEN $%d", len(args)-1, len(args))
+		ids = append(ids, fmt.Sprintf("$%d", len(args)-1))
+	}
+	b.WriteString(" ELSE river_id END WHERE id IN (" + strings.Join(ids, ", ") + ")")
+	if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+		return fmt.Errorf("record River ids: %w", err)
+	}
+	return nil
+}
+
+// enqueueTx inserts jobs in tx, adds their River jobs to jb, and supersedes
+// older work for the same ref and action. It returns the new ids.
+func (q *Queue) enqueueTx(ctx context.Context, tx *sql.Tx, jb *jobBatch, origin string, specs []Spec, now time.Time, dedupe bool) (ids []int64, err error) {
 	for _, s := range specs {
 		key := s.DedupeKey()
 		if dedupe {
 			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM hubbot_jobs WHERE dedupe_key = $1 AND created_at > $2`,
-				key, now.Add(-dedupeWindow).UnixMilli()).Scan(&n); err != nil {
-				return nil, nil, fmt.Errorf("look up job: %w", err)
+			if err := tx.StmtContext(ctx, q.stmts.recentJob).QueryRowContext(ctx, key, now.Add(-dedupeWindow).UnixMilli()).Scan(&n); err != nil {
+				return nil, fmt.Errorf("look up job: %w", err)
 			}
 			if n > 0 {
 				continue
@@ -404,46 +472,39 @@ func (q *Queue) enqueueTx(ctx context.Context, tx *sql.Tx, origin string, specs 
 		}
 		specJSON, err := json.Marshal(s)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		var id int64
-		err = tx.QueryRowContext(ctx, `INSERT INTO hubbot_jobs (delivery_key, dedupe_key, kind, action, repo, ref, sha, target, spec, state, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+		err = tx.StmtContext(ctx, q.stmts.insertJob).QueryRowContext(ctx,
 			origin, key, string(s.Kind), s.Action, s.Repo.String(), s.Ref, s.SHA, targetKey(s), string(specJSON), StateQueued, now.UnixMilli()).Scan(&id)
 		if err != nil {
-			return nil, nil, fmt.Errorf("insert job: %w", err)
+			return nil, fmt.Errorf("insert job: %w", err)
 		}
 		q.observe(s.Action, "", StateQueued)
 		if s.Kind == KindRun {
 			running, err := q.supersedeTx(ctx, tx, s, id)
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
-			cancelRunning = append(cancelRunning, running...)
+			jb.cancelRunning = append(jb.cancelRunning, running...)
 		}
-		params := []river.InsertManyParams{{Args: runArgs{JobID: id}, InsertOpts: &river.InsertOpts{Queue: queueRun}}}
+		jb.params = append(jb.params, river.InsertManyParams{Args: runArgs{JobID: id}, InsertOpts: &river.InsertOpts{Queue: queueRun}})
+		jb.jobIDs = append(jb.jobIDs, id)
 		if s.Kind == KindRun && prNum(s) > 0 {
 			// Show "queued" on the pull request at once.
-			params = append(params, river.InsertManyParams{Args: reportArgs{JobID: id}, InsertOpts: &river.InsertOpts{Queue: queueReports}})
-		}
-		res, err := q.river.InsertManyTx(ctx, tx, params)
-		if err != nil {
-			return nil, nil, fmt.Errorf("enqueue job: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE hubbot_jobs SET river_id = $1 WHERE id = $2`, res[0].Job.ID, id); err != nil {
-			return nil, nil, err
+			jb.params = append(jb.params, river.InsertManyParams{Args: reportArgs{JobID: id}, InsertOpts: &river.InsertOpts{Queue: queueReports}})
+			jb.jobIDs = append(jb.jobIDs, 0)
 		}
 		ids = append(ids, id)
 	}
-	return ids, cancelRunning, nil
+	return ids, nil
 }
 
 // supersedeTx marks older queued or running jobs for the same repo, ref and
 // action as superseded by newID. Queued ones are skipped at once; running
 // ones are returned so their River jobs get cancelled.
 func (q *Queue) supersedeTx(ctx context.Context, tx *sql.Tx, s Spec, newID int64) ([]int64, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, state, river_id, sha FROM hubbot_jobs
-		WHERE repo = $1 AND ref = $2 AND action = $3 AND kind = $4 AND id < $5 AND state IN ($6, $7)`,
+	rows, err := tx.StmtContext(ctx, q.stmts.supersede).QueryContext(ctx,
 		s.Repo.String(), s.Ref, s.Action, string(KindRun), newID, StateQueued, StateRunning)
 	if err != nil {
 		return nil, fmt.Errorf("find superseded jobs: %w", err)

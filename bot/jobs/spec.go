@@ -98,6 +98,8 @@ type Job struct {
 	StartedAt    time.Time `json:"started_at,omitzero"`
 	FinishedAt   time.Time `json:"finished_at,omitzero"`
 	Log          string    `json:"log,omitempty"`
+
+	lock string // the repo and ref lock this attempt holds, while it runs
 }
 
 // Delivery is a webhook delivery to record, with the jobs it asks for.

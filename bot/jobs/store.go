@@ -158,14 +158,40 @@ func (q *Queue) Retry(ctx context.Context, id int64) (int64, error) {
 func (q *Queue) RecordBotCommit(ctx context.Context, repo, sha string) error {
 	_, err := q.db.ExecContext(ctx, `INSERT INTO hubbot_bot_commits (repo, sha, created_at) VALUES ($1, $2, $3)
 		ON CONFLICT (repo, sha) DO NOTHING`, repo, sha, q.now().UnixMilli())
+	if err == nil {
+		q.botCommits.Store(repo+"@"+sha, true)
+	}
 	return err
 }
 
-// IsBotCommit reports whether the bot made this commit.
+// IsBotCommit reports whether the bot made this commit. With the embedded
+// store there is one process, which loaded every bot commit at start and
+// adds its own: the answer comes from memory, without taking the database
+// connection from the intake.
 func (q *Queue) IsBotCommit(ctx context.Context, repo, sha string) (bool, error) {
+	if _, ok := q.botCommits.Load(repo + "@" + sha); ok || q.embedded {
+		return ok, nil
+	}
 	var n int
 	err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM hubbot_bot_commits WHERE repo = $1 AND sha = $2`, repo, sha).Scan(&n)
 	return n > 0, err
+}
+
+// loadBotCommits fills the in-memory set of bot commits.
+func (q *Queue) loadBotCommits(ctx context.Context) error {
+	rows, err := q.db.QueryContext(ctx, `SELECT repo, sha FROM hubbot_bot_commits`)
+	if err != nil {
+		return fmt.Errorf("load bot commits: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var repo, sha string
+		if err := rows.Scan(&repo, &sha); err != nil {
+			return err
+		}
+		q.botCommits.Store(repo+"@"+sha, true)
+	}
+	return rows.Err()
 }
 
 // Processed reports whether any job already ran, or waits to run, an action

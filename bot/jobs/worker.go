@@ -78,16 +78,19 @@ func (w *runWorker) Work(ctx context.Context, rj *river.Job[runArgs]) error {
 	if handler == nil {
 		return q.finish(ctx, job, Outcome{State: StateFailed, Summary: fmt.Sprintf("no handler for %s jobs", job.Spec.Kind)}, nil)
 	}
-	if job.Spec.Kind == KindRun {
-		got, err := q.lock(ctx, lockKey(job.Spec), job.ID, 2*time.Hour)
-		if err != nil {
-			return err
-		}
-		if !got {
-			return river.JobSnooze(lockBusyRetry)
-		}
-		defer q.unlock(context.WithoutCancel(ctx), lockKey(job.Spec), job.ID)
+	got, err := q.start(ctx, job)
+	if err != nil {
+		return err
 	}
+	if !got {
+		return river.JobSnooze(lockBusyRetry) // another job of the same repo and ref runs
+	}
+	defer func() {
+		if job.lock != "" { // every end releases it; this is for the unexpected ones
+			q.unlock(context.WithoutCancel(ctx), job.lock, job.ID)
+		}
+	}()
+	q.observe(job.Spec.Action, StateQueued, StateRunning)
 
 	jctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -103,15 +106,9 @@ func (w *runWorker) Work(ctx context.Context, rj *river.Job[runArgs]) error {
 		delete(q.cancels, rj.ID)
 		q.runningMu.Unlock()
 	}()
-	if job.Attempt > 0 {
-		log.Printf("attempt %d", job.Attempt+1)
+	if job.Attempt > 1 {
+		log.Printf("attempt %d", job.Attempt)
 	}
-	if _, err := q.db.ExecContext(ctx, `UPDATE hubbot_jobs SET state = $1, attempt = attempt + 1, started_at = $2 WHERE id = $3`,
-		StateRunning, q.now().UnixMilli(), job.ID); err != nil {
-		return err
-	}
-	q.observe(job.Spec.Action, StateQueued, StateRunning)
-	job.State = StateRunning
 
 	outcome, herr := safeCall(jctx, handler, job, log)
 	if herr == nil {
@@ -171,9 +168,39 @@ func (q *Queue) shuttingDown() bool {
 	}
 }
 
+// start marks a job running, taking the lock of its repo and ref for a run
+// job, in one transaction. It reports false, changing nothing, when another
+// job holds the lock.
+func (q *Queue) start(ctx context.Context, job *Job) (bool, error) {
+	tx, err := q.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	key := ""
+	if job.Spec.Kind == KindRun {
+		key = lockKey(job.Spec)
+		got, err := lockTx(ctx, tx, key, job.ID, q.now(), 2*time.Hour)
+		if err != nil || !got {
+			return false, err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE hubbot_jobs SET state = $1, attempt = attempt + 1, started_at = $2 WHERE id = $3`,
+		StateRunning, q.now().UnixMilli(), job.ID); err != nil {
+		return false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return false, err
+	}
+	job.lock, job.State = key, StateRunning
+	job.Attempt++
+	return true, nil
+}
+
 // requeue records that a job goes back to the queue for another attempt.
 func (q *Queue) requeue(ctx context.Context, job *Job, log *Log) {
-	if _, err := q.db.ExecContext(ctx, `UPDATE hubbot_jobs SET state = $1, log = $2 WHERE id = $3`, StateQueued, log.String(), job.ID); err != nil {
+	err := q.endTx(ctx, job, `UPDATE hubbot_jobs SET state = $1, log = $2 WHERE id = $3`, StateQueued, log.String(), job.ID)
+	if err != nil {
 		q.log.Error("requeue job", "job_id", job.ID, "error", err)
 	}
 	q.observe(job.Spec.Action, StateRunning, StateQueued)
@@ -188,12 +215,36 @@ func (q *Queue) finish(ctx context.Context, job *Job, o Outcome, log *Log) error
 	if log != nil {
 		logText = log.String()
 	}
-	if _, err := q.db.ExecContext(ctx, `UPDATE hubbot_jobs SET state = $1, conclusion = $2, summary = $3, details = $4,
+	err := q.endTx(ctx, job, `UPDATE hubbot_jobs SET state = $1, conclusion = $2, summary = $3, details = $4,
 		fingerprint = $5, finished_at = $6, log = $7 WHERE id = $8`,
-		o.State, o.Conclusion, o.Summary, o.Details, o.Fingerprint, q.now().UnixMilli(), logText, job.ID); err != nil {
+		o.State, o.Conclusion, o.Summary, o.Details, o.Fingerprint, q.now().UnixMilli(), logText, job.ID)
+	if err != nil {
 		return fmt.Errorf("record end of job %d: %w", job.ID, err)
 	}
 	q.observe(job.Spec.Action, job.State, o.State)
+	return nil
+}
+
+// endTx runs the statement that ends a job's attempt and releases its lock,
+// in one transaction.
+func (q *Queue) endTx(ctx context.Context, job *Job, query string, args ...any) error {
+	tx, err := q.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+		return err
+	}
+	if job.lock != "" {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM hubbot_locks WHERE key = $1 AND job_id = $2`, job.lock, job.ID); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	job.lock = ""
 	return nil
 }
 
@@ -242,19 +293,32 @@ func (q *Queue) Lock(ctx context.Context, key string, jobID int64, ttl time.Dura
 func (q *Queue) Unlock(ctx context.Context, key string, jobID int64) { q.unlock(ctx, key, jobID) }
 
 func (q *Queue) lock(ctx context.Context, key string, jobID int64, ttl time.Duration) (bool, error) {
-	now := q.now()
-	_, err := q.db.ExecContext(ctx, `INSERT INTO hubbot_locks (key, job_id, expires_at) VALUES ($1, $2, $3)
+	tx, err := q.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	got, err := lockTx(ctx, tx, key, jobID, q.now(), ttl)
+	if err != nil || !got {
+		return false, err
+	}
+	return true, tx.Commit()
+}
+
+// lockTx takes or renews a lease in tx: an expired one is taken over.
+func lockTx(ctx context.Context, tx *sql.Tx, key string, owner int64, now time.Time, ttl time.Duration) (bool, error) {
+	_, err := tx.ExecContext(ctx, `INSERT INTO hubbot_locks (key, job_id, expires_at) VALUES ($1, $2, $3)
 		ON CONFLICT (key) DO UPDATE SET job_id = excluded.job_id, expires_at = excluded.expires_at
 		WHERE hubbot_locks.expires_at < $4 OR hubbot_locks.job_id = excluded.job_id`,
-		key, jobID, now.Add(ttl).UnixMilli(), now.UnixMilli())
+		key, owner, now.Add(ttl).UnixMilli(), now.UnixMilli())
 	if err != nil {
 		return false, fmt.Errorf("lock %s: %w", key, err)
 	}
 	var holder int64
-	if err := q.db.QueryRowContext(ctx, `SELECT job_id FROM hubbot_locks WHERE key = $1`, key).Scan(&holder); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT job_id FROM hubbot_locks WHERE key = $1`, key).Scan(&holder); err != nil {
 		return false, fmt.Errorf("lock %s: %w", key, err)
 	}
-	return holder == jobID, nil
+	return holder == owner, nil
 }
 
 func (q *Queue) unlock(ctx context.Context, key string, jobID int64) {
