@@ -104,7 +104,7 @@ func TestNewOptionErrors(t *testing.T) {
 		{"bad lfs pattern", actions.Options{"command": []any{"true"}, "lfs": []any{"*.bin", ""}}, "lfs.1", "empty"},
 		{"output limit too small", actions.Options{"command": []any{"true"}, "output_limit": "10B"}, "output_limit", "between"},
 		{"output limit unreadable", actions.Options{"command": []any{"true"}, "output_limit": "lots"}, "output_limit", "is not a size"},
-		{"output limit of a wrong type", actions.Options{"command": []any{"true"}, "output_limit": true}, "output_limit", "is not a size"},
+		{"output limit of a wrong type", actions.Options{"command": []any{"true"}, "output_limit": true}, "output_limit", "want a size"},
 		{"bad kill grace", actions.Options{"command": []any{"true"}, "kill_grace": "soon"}, "kill_grace", "want a duration"},
 		{"negative kill grace", actions.Options{"command": []any{"true"}, "kill_grace": "-1s"}, "kill_grace", "want a duration"},
 		{"short title", actions.Options{"command": []any{"true"}, "title": "x"}, "title", "3 to 200"},
