@@ -40,11 +40,13 @@ func TestUnknownCommand(t *testing.T) {
 func TestCheckConfig(t *testing.T) {
 	var out, errOut bytes.Buffer
 	code := run(t.Context(), []string{"check-config", "--config", "config.toml"}, &out, &errOut,
-		func(k string) string { return map[string]string{"HF_TOKEN": "hf_abcdefghijklmnopqrstuvwxyz0123456789"}[k] })
+		func(k string) string {
+			return map[string]string{"HF_TOKEN": "hf_fake-token-for-check-config"}[k]
+		})
 	require.Equal(t, 0, code, errOut.String())
 	assert.Contains(t, out.String(), "[server]")
 	assert.Contains(t, out.String(), "HF_TOKEN: set")
-	assert.NotContains(t, out.String(), "hf_abcdefghij")
+	assert.NotContains(t, out.String(), "hf_fake-token")
 
 	bad := filepath.Join(t.TempDir(), "bad.toml")
 	require.NoError(t, os.WriteFile(bad, []byte("[[actions]]\nname = \"x\"\nuses = \"run\"\non = [\"push\"]\n[actions.with]\ncomand = [\"true\"]\n"), 0o600))

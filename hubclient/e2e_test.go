@@ -237,7 +237,7 @@ func TestWhoAmI(t *testing.T) {
 		assert.Len(t, h.requests(http.MethodGet, "/api/whoami-v2"), 2)
 	})
 	t.Run("read token", func(t *testing.T) {
-		const readToken = "hf_readonlytokenforcarol0123456789"
+		const readToken = "hf_read-only-token-for-carol"
 		require.NoError(t, h.srv.AddToken(h.carol, readToken, hubtest.RoleRead))
 		u, err := h.client(t, readToken).WhoAmI(t.Context())
 		require.NoError(t, err)
@@ -245,7 +245,7 @@ func TestWhoAmI(t *testing.T) {
 		assert.Equal(t, "read", u.Auth.AccessToken.Role)
 	})
 	t.Run("invalid token", func(t *testing.T) {
-		_, err := h.client(t, "hf_notatokenthehubknows0123456789").WhoAmI(t.Context())
+		_, err := h.client(t, "hf_not-a-token-the-hub-knows").WhoAmI(t.Context())
 		require.Error(t, err)
 		assert.True(t, hubclient.IsUnauthorized(err), "%v", err)
 		assert.False(t, hubclient.IsNotFound(err), "a bad token is not a missing repo: %v", err)
@@ -422,7 +422,7 @@ func TestRepoInfo(t *testing.T) {
 			[]func(error) bool{hubclient.IsRepoNotFound, hubclient.IsNotFound}},
 		{"private repo, outsider", h.bob.Token, model(secretID), "", http.StatusNotFound,
 			[]func(error) bool{hubclient.IsRepoNotFound, hubclient.IsNotFound}},
-		{"invalid token", "hf_notatokenthehubknows0123456789", model(tinyID), "", http.StatusUnauthorized,
+		{"invalid token", "hf_not-a-token-the-hub-knows", model(tinyID), "", http.StatusUnauthorized,
 			[]func(error) bool{hubclient.IsUnauthorized}},
 	}
 	for _, tt := range errTests {
@@ -438,7 +438,7 @@ func TestRepoInfo(t *testing.T) {
 		})
 	}
 	t.Run("invalid token is not a missing repo", func(t *testing.T) {
-		_, err := h.client(t, "hf_notatokenthehubknows0123456789").RepoInfo(t.Context(), model(tinyID), "", nil)
+		_, err := h.client(t, "hf_not-a-token-the-hub-knows").RepoInfo(t.Context(), model(tinyID), "", nil)
 		assert.False(t, hubclient.IsNotFound(err), "%v", err)
 	})
 	t.Run("invalid repo id asks nothing", func(t *testing.T) {

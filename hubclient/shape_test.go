@@ -30,7 +30,7 @@ import (
 	"github.com/hubbot/hubbot/lfs"
 )
 
-const testToken = "hf_testtokenthatmustneverleak0123456789"
+const testToken = "hf_test-token-that-must-never-leak"
 
 type recorded struct {
 	Method string

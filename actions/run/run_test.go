@@ -25,7 +25,7 @@ import (
 	"github.com/hubbot/hubbot/lfs"
 )
 
-const testToken = "hf_TestTokenValue0123456789abcdef"
+const testToken = "hf_test-token-value-0123456789"
 
 // fixture is a workspace and the bot's environment for one test.
 type fixture struct {
