@@ -119,7 +119,12 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 		log.Info("removed workspaces left by a previous process", "count", n)
 	}
 
-	if err := os.MkdirAll(filepath.Join(cfg.Store.DataDir, "tmp"), 0o750); err != nil {
+	// Commands' home directories: whatever a crashed process left there goes.
+	tmp := filepath.Join(cfg.Store.DataDir, "tmp")
+	if err := os.RemoveAll(tmp); err != nil {
+		log.Warn("remove leftover command homes", "error", err)
+	}
+	if err := os.MkdirAll(tmp, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	if b.actions, err = b.buildActions(); err != nil {
