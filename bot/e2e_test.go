@@ -515,3 +515,34 @@ kill_grace = "100ms"
 	assert.Contains(t, cs[0].Content, "❌")
 	assert.Regexp(t, "(?i)time", cs[0].Content)
 }
+
+func TestDryRunRecordsWritesInTheJobLog(t *testing.T) {
+	hub := hubtest.NewServer()
+	t.Cleanup(hub.Close)
+	h := &harness{t: t, hub: hub, alice: hub.AddUser("alice"), bob: hub.AddUser("bob"), botUsr: hub.AddUser("hubbot-ci")}
+	_, err := hub.CreateRepo(h.alice, hubtest.RepoSpec{ID: "alice/tiny", Files: map[string][]byte{"README.md": []byte(readme)}})
+	require.NoError(t, err)
+	h.botUsr.Token = "" // no HF_TOKEN: dry-run
+	h.start(runConfig, t.TempDir())
+	require.True(t, h.bot.dryRun)
+
+	pr, err := hub.OpenPR(h.bob, "alice/tiny", "Notes", "notes", hubtest.Change{Files: map[string][]byte{"n.txt": []byte("n")}})
+	require.NoError(t, err)
+	list := h.waitJobs(1)
+	assert.Equal(t, jobs.StateSucceeded, list[0].State, list[0].Summary)
+	job, err := h.bot.queue.Job(context.Background(), list[0].ID)
+	require.NoError(t, err)
+	assert.Contains(t, job.Log, fmt.Sprintf("dry-run: would comment on alice/tiny#%d", pr.Num))
+	h.idle()
+	d, ok := hub.Discussion("alice/tiny", pr.Num)
+	require.True(t, ok)
+	for _, e := range d.Events {
+		assert.NotEqual(t, h.botUsr.Name, e.Author, "nothing was written to the Hub")
+	}
+	for _, r := range hub.Requests() {
+		if strings.HasSuffix(r.Path, "/git-upload-pack") {
+			continue // a fetch, in git's protocol
+		}
+		assert.NotEqual(t, http.MethodPost, r.Method, "no write reached the Hub: %s", r.Path)
+	}
+}
