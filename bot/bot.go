@@ -80,7 +80,7 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 
 	secrets := cfg.Secrets.WebhookSecrets
 	if len(secrets) == 0 {
-		if !b.dryRun {
+		if cfg.Secrets.HFToken != "" {
 			return nil, errors.New("WEBHOOK_SECRET is not set: with HF_TOKEN set, hubbot would act on the Hub for anyone who can reach it. " +
 				"Set WEBHOOK_SECRET to the secret of the Hub webhook (several, comma-separated, during a rotation)")
 		}
