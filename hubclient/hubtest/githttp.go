@@ -245,32 +245,17 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, rp *repo, seg
 // File returns the content of a file of a repo at a revision: the real
 // content for LFS files (read from the LFS store), for assertions.
 func (s *Server) File(repoRef, rev, filePath string) ([]byte, error) {
-	ctx := context.Background()
-	rp, err := s.lookupRepo(repoRef)
-	if err != nil {
-		return nil, err
-	}
-	sha, _, err := s.resolveRev(ctx, rp, rev)
-	if err != nil {
-		return nil, fmt.Errorf("read %s@%s:%s: %w", repoRef, rev, filePath, err)
-	}
-	f, err := s.findFile(ctx, rp, sha, filePath)
-	if err != nil {
-		return nil, fmt.Errorf("read %s@%s:%s: %w", repoRef, rev, filePath, err)
-	}
-	if f.lfs != nil {
-		return s.LFSObject(f.lfs.OID)
-	}
-	obj, ok, err := s.git.catFile(ctx, rp.gitDir, f.oid)
-	if err != nil || !ok {
-		return nil, fmt.Errorf("read %s@%s:%s: %v", repoRef, rev, filePath, err)
-	}
-	return obj.data, nil
+	return s.readFile(repoRef, rev, filePath, true)
 }
 
 // RawFile returns the blob git stores for a file: the pointer text of an
 // LFS file.
 func (s *Server) RawFile(repoRef, rev, filePath string) ([]byte, error) {
+	return s.readFile(repoRef, rev, filePath, false)
+}
+
+// readFile reads a file at a revision, through LFS when resolveLFS is set.
+func (s *Server) readFile(repoRef, rev, filePath string, resolveLFS bool) ([]byte, error) {
 	ctx := context.Background()
 	rp, err := s.lookupRepo(repoRef)
 	if err != nil {
@@ -284,9 +269,15 @@ func (s *Server) RawFile(repoRef, rev, filePath string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read %s@%s:%s: %w", repoRef, rev, filePath, err)
 	}
+	if resolveLFS && f.lfs != nil {
+		return s.LFSObject(f.lfs.OID)
+	}
 	obj, ok, err := s.git.catFile(ctx, rp.gitDir, f.oid)
-	if err != nil || !ok {
-		return nil, fmt.Errorf("read %s@%s:%s: %v", repoRef, rev, filePath, err)
+	if err != nil {
+		return nil, fmt.Errorf("read %s@%s:%s: %w", repoRef, rev, filePath, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("read %s@%s:%s: blob %s missing", repoRef, rev, filePath, f.oid)
 	}
 	return obj.data, nil
 }
