@@ -101,15 +101,9 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	fs := newFlags("serve", stderr)
-	path := fs.String("config", "", "config file (default $HUBBOT_CONFIG, else ./config.toml when present)")
-	if fs.Parse(args) != nil {
-		return 2
-	}
-	cfg, err := config.Load(*path, getenv)
-	if err != nil {
-		fmt.Fprintf(stderr, "hubbot: %v\n", err)
-		return 1
+	cfg, code := loadConfig("serve", args, stderr, getenv)
+	if cfg == nil {
+		return code
 	}
 	log := newLogger(cfg, stderr)
 	b, err := bot.New(ctx, bot.Options{Config: cfg, Version: versionString(), Logger: log, Out: stdout})
@@ -130,6 +124,22 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	return 0
 }
 
+// loadConfig parses a command's --config flag and loads the configuration;
+// on failure it returns nil and the exit code (2 bad flags, 1 bad config).
+func loadConfig(name string, args []string, stderr io.Writer, getenv func(string) string) (*config.Config, int) {
+	fs := newFlags(name, stderr)
+	path := fs.String("config", "", "config file (default $HUBBOT_CONFIG, else ./config.toml when present)")
+	if fs.Parse(args) != nil {
+		return nil, 2
+	}
+	cfg, err := config.Load(*path, getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "hubbot: %v\n", err)
+		return nil, 1
+	}
+	return cfg, 0
+}
+
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Server.LogLevel))
@@ -141,15 +151,9 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 }
 
 func checkConfig(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	fs := newFlags("check-config", stderr)
-	path := fs.String("config", "", "config file (default $HUBBOT_CONFIG, else ./config.toml when present)")
-	if fs.Parse(args) != nil {
-		return 2
-	}
-	cfg, err := config.Load(*path, getenv)
-	if err != nil {
-		fmt.Fprintf(stderr, "hubbot: %v\n", err)
-		return 1
+	cfg, code := loadConfig("check-config", args, stderr, getenv)
+	if cfg == nil {
+		return code
 	}
 	if err := bot.CheckActions(cfg); err != nil {
 		fmt.Fprintf(stderr, "hubbot: %v\n", err)
