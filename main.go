@@ -7,6 +7,7 @@
 //	hubbot check-config [--config PATH]
 //	hubbot check [--format text|json] DIR
 //	hubbot convert SRC DST
+//	hubbot webhook sync|status [--config PATH]
 //	hubbot version
 package main
 
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return check(ctx, rest, stdout, stderr)
 	case "convert":
 		return convert(ctx, rest, stdout, stderr)
+	case "webhook":
+		return webhookCmd(ctx, rest, stdout, stderr, getenv)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "hubbot %s\n", versionString())
 		return 0
@@ -87,6 +90,8 @@ commands:
   check-config [--config PATH]   validate and print the effective configuration
   check [--format text|json] DIR check the model card in a local folder
   convert SRC DST                convert a PyTorch checkpoint (file or folder) to safetensors
+  webhook sync|status [--config PATH]
+                                 create or update the bot's Hub webhook; show it
   version                        print the version
 
 environment: HF_TOKEN, WEBHOOK_SECRET, HF_ENDPOINT, HUBBOT_CONFIG, HUBBOT_DATA,

@@ -303,6 +303,11 @@ func (b *Bot) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- srv.Serve(ln) }()
 	b.log.Info("hubbot listening", "addr", ln.Addr().String(), "webhook_path", b.cfg.Server.WebhookPath,
 		"dry_run", b.dryRun, "actions", len(b.cfg.Actions), "version", b.version)
+	if err := b.syncWebhook(ctx); err != nil {
+		b.shutdown(context.Background())
+		srv.Close()
+		return err
+	}
 
 	select {
 	case err := <-errc:

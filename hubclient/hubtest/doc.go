@@ -39,6 +39,9 @@
 //   - GET /api/{type}/{repo}/refs[?include_prs=1]
 //   - GET /api/models|datasets|spaces?author=&search=&limit= (Link pagination)
 //   - POST /api/repos/create
+//   - webhooks of the token's user: GET and POST /api/settings/webhooks,
+//     GET, POST (update) and DELETE .../{id}, POST .../{id}/enable and
+//     .../{id}/disable; webhooks made this way deliver like AddWebhook's
 //   - GET /api/organizations/{org}/members, /api/organizations/{org}/overview,
 //     /api/users/{name}/overview
 //   - discussions: GET and POST /api/{type}/{repo}/discussions, GET .../{num}
