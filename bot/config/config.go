@@ -156,7 +156,7 @@ var builtins = []string{"modelcard", "safetensors", "run"}
 // Default returns the configuration used when no file is given.
 func Default() *Config {
 	return &Config{
-		Server: Server{Listen: ":7860", WebhookPath: "/webhooks/hub", MaxBody: 4 << 20,
+		Server: Server{Listen: ":7860", WebhookPath: "/webhooks/hub", MaxBody: 512 << 10, // see webhook.DefaultMaxBody
 			ShutdownGrace: Duration(30 * time.Second), LogFormat: "text", LogLevel: "info"},
 		Hub:      Hub{Endpoint: "https://huggingface.co"},
 		Store:    Store{DataDir: "./data"},
