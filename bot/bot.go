@@ -252,7 +252,7 @@ func (b *Bot) buildActions() (map[string]actions.Action, error) {
 		case "modelcard":
 			act, err = modelcard.New(a.With)
 		case "safetensors":
-			act, err = safetensors.New(a.With, &priorProposals{b: b})
+			act, err = safetensors.New(a.With, &priorProposals{b: b, action: a.Name})
 		default:
 			err = fmt.Errorf("unknown action %q", a.Uses)
 		}
