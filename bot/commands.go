@@ -14,6 +14,7 @@ import (
 	"github.com/hubbot/hubbot/bot/chatops"
 	"github.com/hubbot/hubbot/bot/config"
 	"github.com/hubbot/hubbot/bot/jobs"
+	"github.com/hubbot/hubbot/bot/refs"
 	"github.com/hubbot/hubbot/bot/webhook"
 	"github.com/hubbot/hubbot/hubclient"
 )
@@ -47,16 +48,6 @@ func (b *Bot) newCommands() (*commands, error) {
 	return &commands{reg: reg}, nil
 }
 
-// routeCommunity routes comments and new discussions to commands and the
-// reply bot; edits, deletions and status changes need no work.
-func (b *Bot) routeCommunity(r *webhook.Router) {
-	r.Handle("discussion.comment", "create", b.onComment)
-	r.Handle("discussion", "create", b.onComment) // its first message comes with it
-	r.Handle("discussion.comment", "update", ignore("comment edits and hides are not acted on"))
-	r.Handle("discussion", "update", ignore("discussion status and title changes need no work"))
-	r.Handle("discussion", "delete", ignore("discussion deleted"))
-}
-
 // onComment decides what a new comment asks for. It runs while the Hub
 // waits, so it only parses.
 func (b *Bot) onComment(ctx context.Context, p *webhook.Payload) (webhook.Decision, error) {
@@ -71,9 +62,9 @@ func (b *Bot) onComment(ctx context.Context, p *webhook.Payload) (webhook.Decisi
 		return webhook.Ignored("%s", v.Reason), nil
 	}
 	base := jobs.Spec{Repo: p.HubRepo(), Discussion: d.Num, CommentID: cm.ID, AuthorID: cm.Author.ID,
-		OwnerID: p.Repo.Owner.ID, Ref: chatops.MainRef, Event: p.Event.Scope}
+		OwnerID: p.Repo.Owner.ID, Ref: refs.Main, Event: p.Event.Scope}
 	if d.IsPullRequest {
-		base.Ref = fmt.Sprintf("refs/pr/%d", d.Num)
+		base.Ref = refs.PR(d.Num)
 	}
 	if b.commands != nil {
 		res := b.commands.reg.Parse(cm.Text())
@@ -118,7 +109,7 @@ func (b *Bot) commandJob(ctx context.Context, job *jobs.Job, log *jobs.Log) (job
 	if err := json.Unmarshal(s.Data, &invs); err != nil {
 		return jobs.Outcome{State: jobs.StateFailed, Summary: "stored command is unreadable: " + err.Error()}, nil
 	}
-	ev := chatops.Event{Repo: chatopsRepo(s), Discussion: s.Discussion, IsPR: strings.HasPrefix(s.Ref, "refs/pr/"),
+	ev := chatops.Event{Repo: chatopsRepo(s), Discussion: s.Discussion, IsPR: refs.IsPR(s.Ref),
 		CommentID: s.CommentID, Author: chatops.User{ID: s.AuthorID}}
 	rep, err := b.commands.reg.Execute(ctx, env, ev, invs)
 	if err != nil {
@@ -181,7 +172,7 @@ type commandQueue struct{ b *Bot }
 func (q *commandQueue) Enqueue(ctx context.Context, req chatops.RunRequest) (chatops.Enqueued, error) {
 	s := jobs.Spec{Kind: jobs.KindRun, Action: req.Action, Trigger: config.OnCommand, Repo: hubRepo(req.Repo),
 		Ref: req.Ref, SHA: req.SHA, CommentID: req.CommentID, AuthorID: req.Requester.ID, OwnerID: req.Repo.OwnerID}
-	if strings.HasPrefix(req.Ref, "refs/pr/") {
+	if refs.IsPR(req.Ref) {
 		s.Discussion = req.Discussion
 	}
 	id, dup, err := q.b.queue.EnqueueAgain(ctx, "command:"+req.CommentID, s)
@@ -214,6 +205,6 @@ type replier struct {
 }
 
 func (r *replier) Reply(ctx context.Context, repo chatops.Repo, num int, markdown string) error {
-	_, err := r.b.postComment(ctx, hubRepo(repo), num, r.b.commands.reg.Safe(markdown), r.log)
+	_, err := r.b.pub.postComment(ctx, hubRepo(repo), num, markdown, r.log)
 	return err
 }
