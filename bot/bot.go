@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/hubbot/hubbot/actions"
-	"github.com/hubbot/hubbot/actions/modelcard"
+	"github.com/hubbot/hubbot/actions/builtin"
 	"github.com/hubbot/hubbot/actions/run"
 	"github.com/hubbot/hubbot/actions/safetensors"
 	"github.com/hubbot/hubbot/bot/chatops"
@@ -173,7 +173,7 @@ func (b *Bot) newPublisher() *publisher {
 		publicURL: b.cfg.Server.PublicURL,
 		// The bot's name is learnt from the Hub, maybe after the start.
 		safe:         func(md string) string { return chatops.Syntax{Prefix: prefix, Name: b.botName()}.Safe(md) },
-		alwaysReport: func(action string) bool { a := b.cfg.Action(action); return a != nil && a.Uses == "run" },
+		alwaysReport: func(action string) bool { return kindOf(b.cfg, action).Report == builtin.ReportAlways },
 	}
 }
 
@@ -243,22 +243,19 @@ func (b *Bot) botName() string {
 func (b *Bot) buildActions() (map[string]actions.Action, error) {
 	out := map[string]actions.Action{}
 	var errs []error
+	env := builtin.Env{
+		Run: run.Env{Token: b.cfg.Secrets.HFToken, Endpoint: b.cfg.Hub.Endpoint, TempDir: filepath.Join(b.cfg.Store.DataDir, "tmp")},
+		Prior: func(action string) safetensors.PriorProposals {
+			return newPriorProposals(b.hub, b.me, action)
+		},
+	}
 	for i, a := range b.cfg.Actions {
-		var (
-			act actions.Action
-			err error
-		)
-		switch a.Uses {
-		case "run":
-			act, err = run.New(a.With, run.Env{Token: b.cfg.Secrets.HFToken, Endpoint: b.cfg.Hub.Endpoint,
-				TempDir: filepath.Join(b.cfg.Store.DataDir, "tmp")})
-		case "modelcard":
-			act, err = modelcard.New(a.With)
-		case "safetensors":
-			act, err = safetensors.New(a.With, newPriorProposals(b.hub, b.me, a.Name))
-		default:
-			err = fmt.Errorf("unknown action %q", a.Uses)
+		kind, ok := builtin.Lookup(a.Uses)
+		if !ok {
+			errs = append(errs, b.cfg.At(fmt.Sprintf("actions.%d.uses", i), "unknown action %q", a.Uses))
+			continue
 		}
+		act, err := kind.New(a.Name, a.With, env)
 		if err != nil {
 			key := fmt.Sprintf("actions.%d.with", i)
 			var oe *actions.OptionError
@@ -337,3 +334,13 @@ func (b *Bot) Close() error { return b.queue.Close() }
 
 // Queue exposes the job queue, for tests.
 func (b *Bot) Queue() *jobs.Queue { return b.queue }
+
+// kindOf returns the built-in kind of the configured action named action;
+// zero when there is no such action.
+func kindOf(cfg *config.Config, action string) builtin.Kind {
+	if a := cfg.Action(action); a != nil {
+		k, _ := builtin.Lookup(a.Uses)
+		return k
+	}
+	return builtin.Kind{}
+}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/hubbot/hubbot/actions/builtin"
 	"github.com/hubbot/hubbot/bot/chatops"
 	"github.com/hubbot/hubbot/bot/config"
 	"github.com/hubbot/hubbot/bot/jobs"
@@ -31,15 +32,15 @@ func (b *Bot) newCommands() (*commands, error) {
 	}
 	cc := chatops.Config{Prefix: c.Prefix, BotName: b.botName(), MaxCommands: c.MaxPerComment, Allow: c.Allow,
 		CommandAllow: c.Permissions, MentionsAreChat: b.cfg.Reply.Enabled && b.cfg.Reply.Trigger != "new-discussion"}
-	for _, a := range b.cfg.Actions {
-		writes := a.Uses == "safetensors"
-		if a.Uses == "run" {
-			if outs, ok := a.With["outputs"].([]any); ok && len(outs) > 0 {
-				writes = true
-			}
+	for _, k := range builtin.Kinds() {
+		if k.Shortcut.Command != "" {
+			cc.Shortcuts = append(cc.Shortcuts, k.Shortcut.Command)
 		}
-		cc.Actions = append(cc.Actions, chatops.ActionConfig{Name: a.Name, Uses: a.Uses, Command: a.Has(config.OnCommand),
-			Writes: writes, Allow: a.Allow})
+	}
+	for _, a := range b.cfg.Actions {
+		k, _ := builtin.Lookup(a.Uses) // config validation checked it
+		cc.Actions = append(cc.Actions, chatops.ActionConfig{Name: a.Name, Command: a.Has(config.OnCommand),
+			Writes: k.Writes != nil && k.Writes(a.With), Shortcut: k.Shortcut.Command, ShortcutHelp: k.Shortcut.Help, Allow: a.Allow})
 	}
 	reg, err := chatops.New(cc)
 	if err != nil {
