@@ -67,7 +67,7 @@ func TestShardedCheckpointBecomesOnePullRequest(t *testing.T) {
 	assert.Equal(t, h.botUsr.Name, pr.Author)
 	assert.Equal(t, "open", pr.Status)
 	desc := pr.Events[0].Content
-	assert.Contains(t, desc, "hubbot convert", "the description says how to reproduce")
+	h.golden("convert-sharded-pr", desc)
 	assert.Contains(t, desc, "<!-- hubbot:proposal:convert:"+sha+" -->")
 
 	// Every shard and the index, as the converter wrote them, in one commit.

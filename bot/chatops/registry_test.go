@@ -2,8 +2,6 @@ package chatops
 
 import (
 	"context"
-	"flag"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -11,9 +9,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	goldenfile "github.com/hubbot/hubbot/internal/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 func TestNewCommandSet(t *testing.T) {
 	cases := []struct {
@@ -186,13 +185,8 @@ func TestHelpGolden(t *testing.T) {
 	for _, name := range r.Names() {
 		b.WriteString("\n---\n\n" + r.HelpFor(name))
 	}
-	golden := filepath.Join("testdata", "help.golden.md")
-	if *update {
-		require.NoError(t, os.WriteFile(golden, []byte(b.String()), 0o644))
-	}
-	want, err := os.ReadFile(golden)
-	require.NoError(t, err, "run go test -update to create it")
-	assert.Equal(t, string(want), b.String())
+	goldenfile.Assert(t, filepath.Join("testdata", "help.golden.md"), b.String())
+	want := b.String()
 	assert.NotContains(t, b.String(), "evaluators", "help never shows an allow list")
-	assert.Equal(t, Ignore, r.Parse(string(want)).Kind)
+	assert.Equal(t, Ignore, r.Parse(want).Kind)
 }

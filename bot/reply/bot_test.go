@@ -3,9 +3,7 @@ package reply
 import (
 	"context"
 	"errors"
-	"flag"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -16,24 +14,18 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	goldenfile "github.com/hubbot/hubbot/internal/golden"
+
 	"github.com/hubbot/hubbot/bot/chatops"
 	"github.com/hubbot/hubbot/bot/config"
 	"github.com/hubbot/hubbot/hubclient"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
-// golden compares got with testdata/golden/name, or rewrites it with -update.
+// golden compares got with testdata/golden/name.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test ./bot/reply -update to create the golden files")
-	assert.Equal(t, string(want), got, "golden file %s differs; run with -update after checking the change", path)
+	goldenfile.Assert(t, filepath.Join("testdata", "golden", name), got)
 }
 
 func TestReplyToMention(t *testing.T) {

@@ -65,7 +65,13 @@ func Title(action, ref string) string {
 	if ref == refs.Main || ref == "" {
 		return "hubbot: " + action
 	}
-	return fmt.Sprintf("hubbot: %s on %s", action, refs.Parse(ref).Short())
+	// Branches go by their name, other refs by what follows "refs/", as
+	// titles always have: the bot finds its discussions by their title.
+	name := strings.TrimPrefix(ref, "refs/")
+	if r := refs.Parse(ref); r.Kind == refs.Branch {
+		name = r.Name
+	}
+	return fmt.Sprintf("hubbot: %s on %s", action, name)
 }
 
 // Render returns the markdown body with the given marker first. The result
