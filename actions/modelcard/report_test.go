@@ -15,7 +15,6 @@ import (
 	"github.com/hubbot/hubbot/actions"
 )
 
-
 // golden compares got with testdata/golden/name.
 func golden(t *testing.T, name, got string) {
 	t.Helper()

@@ -13,7 +13,6 @@ import (
 	goldenfile "github.com/hubbot/hubbot/internal/golden"
 )
 
-
 func TestNewCommandSet(t *testing.T) {
 	cases := []struct {
 		name    string

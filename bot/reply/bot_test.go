@@ -21,7 +21,6 @@ import (
 	"github.com/hubbot/hubbot/hubclient"
 )
 
-
 // golden compares got with testdata/golden/name.
 func golden(t *testing.T, name, got string) {
 	t.Helper()

@@ -12,7 +12,6 @@ import (
 	goldenfile "github.com/hubbot/hubbot/internal/golden"
 )
 
-
 func golden(t *testing.T, name, got string) {
 	t.Helper()
 	goldenfile.Assert(t, filepath.Join("testdata", name+".golden.md"), got)
