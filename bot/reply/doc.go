@@ -81,7 +81,7 @@
 // asks the model again); an error may be retried by the queue.
 //
 // The store's Ledger keeps one row per key (repo, owner, time, posted) with
-// an index on (repo, time), and does each Claim in one write transaction;
+// an index on (repo, time), and does each ClaimReply in one write transaction;
 // replytest.LedgerRules checks an implementation against the rules.
 // Options.CommandPrefix is [commands] prefix.
 //
