@@ -2,7 +2,8 @@
 //
 // An action gets a Workspace (a tree checked out at one revision, plus a way
 // to fetch the real content of LFS pointer files) and its decoded options, and
-// returns a Result. It never posts to the Hub: bot/jobs publishes results. This
+// returns a Result. It never posts to the Hub: the bot publishes results
+// (bot/publish.go), and actions/builtin says which actions exist. This
 // keeps every action runnable on a local folder (`hubbot check`, `hubbot convert`)
 // and testable without a server.
 package actions

@@ -19,9 +19,10 @@ import (
 	"time"
 
 	"github.com/hubbot/hubbot/actions"
-	"github.com/hubbot/hubbot/actions/modelcard"
+	"github.com/hubbot/hubbot/actions/builtin"
 	"github.com/hubbot/hubbot/actions/run"
 	"github.com/hubbot/hubbot/actions/safetensors"
+	"github.com/hubbot/hubbot/bot/chatops"
 	"github.com/hubbot/hubbot/bot/config"
 	"github.com/hubbot/hubbot/bot/jobs"
 	"github.com/hubbot/hubbot/bot/webhook"
@@ -53,6 +54,7 @@ type Bot struct {
 	receiver   *webhook.Receiver
 	metrics    *metrics
 	commands   *commands
+	pub        *publisher
 	replies    *replies
 	dryRun     bool
 	started    time.Time
@@ -153,36 +155,37 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 	b.queue, err = jobs.New(ctx, jobs.Options{
 		DataDir: cfg.Store.DataDir, DatabaseURL: cfg.Store.URL, Concurrency: cfg.Workers.Concurrency,
 		Logger: log, Periodic: jobs.PeriodicJobs(schedules), Observe: b.metrics.observeJob,
-		Handlers: jobs.Handlers{Run: b.runJob, Report: b.reportQueued, Command: b.commandJob, Reply: b.replyJob,
+		Handlers: jobs.Handlers{Run: b.runJob, Report: func(ctx context.Context, j *jobs.Job) error { return b.pub.queued(ctx, j) }, Command: b.commandJob, Reply: b.replyJob,
 			Schedule: b.scheduleSpecs},
 	})
 	if err != nil {
 		return nil, err
 	}
+	b.pub = b.newPublisher()
 	if b.replies, err = b.newReplies(opts.HTTPClient); err != nil {
 		b.queue.Close()
 		return nil, err
 	}
 
-	router := webhook.NewRouter()
-	router.Handle("repo.content", "update", webhook.ContentRoute(cfg))
-	b.routeCommunity(router)
-	router.Handle("repo", "create", ignore("repo creation needs no work"))
-	router.Handle("repo", "delete", ignore("repo deleted"))
-	router.Handle("repo", "move", ignore("repo moved"))
-	router.Handle("repo", "update", ignore("repo settings changed"))
-	router.Handle("repo.config", "update", ignore("repo configuration changed"))
 	b.receiver = &webhook.Receiver{
-		Verifier: webhook.NewVerifier(secrets), Router: router, Store: b.queue,
+		Verifier: webhook.NewVerifier(secrets), Router: b.router(), Store: b.queue,
 		RepoAllowed: cfg.RepoAllowed, BotID: b.botID, Observe: b.metrics.observeDelivery,
 		Log: log.With("component", "webhook"),
 	}
 	return b, nil
 }
 
-func ignore(reason string) webhook.HandlerFunc {
-	return func(context.Context, *webhook.Payload) (webhook.Decision, error) {
-		return webhook.Ignored("%s", reason), nil
+// newPublisher makes the publisher of this bot's results.
+func (b *Bot) newPublisher() *publisher {
+	prefix := b.cfg.Commands.Prefix
+	if prefix == "" {
+		prefix = chatops.DefaultPrefix
+	}
+	return &publisher{hub: b.hub, store: b.queue, me: b.me, dryRun: b.dryRun, log: b.log, now: time.Now,
+		publicURL: b.cfg.Server.PublicURL,
+		// The bot's name is learnt from the Hub, maybe after the start.
+		safe:         func(md string) string { return chatops.Syntax{Prefix: prefix, Name: b.botName()}.Safe(md) },
+		alwaysReport: func(action string) bool { return kindOf(b.cfg, action).Report == builtin.ReportAlways },
 	}
 }
 
@@ -252,22 +255,19 @@ func (b *Bot) botName() string {
 func (b *Bot) buildActions() (map[string]actions.Action, error) {
 	out := map[string]actions.Action{}
 	var errs []error
+	env := builtin.Env{
+		Run: run.Env{Token: b.cfg.Secrets.HFToken, Endpoint: b.cfg.Hub.Endpoint, TempDir: filepath.Join(b.cfg.Store.DataDir, "tmp")},
+		Prior: func(action string) safetensors.PriorProposals {
+			return newPriorProposals(b.hub, b.me, action)
+		},
+	}
 	for i, a := range b.cfg.Actions {
-		var (
-			act actions.Action
-			err error
-		)
-		switch a.Uses {
-		case "run":
-			act, err = run.New(a.With, run.Env{Token: b.cfg.Secrets.HFToken, Endpoint: b.cfg.Hub.Endpoint,
-				TempDir: filepath.Join(b.cfg.Store.DataDir, "tmp")})
-		case "modelcard":
-			act, err = modelcard.New(a.With)
-		case "safetensors":
-			act, err = safetensors.New(a.With, &priorProposals{b: b})
-		default:
-			err = fmt.Errorf("unknown action %q", a.Uses)
+		kind, ok := builtin.Lookup(a.Uses)
+		if !ok {
+			errs = append(errs, b.cfg.At(fmt.Sprintf("actions.%d.uses", i), "unknown action %q", a.Uses))
+			continue
 		}
+		act, err := kind.New(a.Name, a.With, env)
 		if err != nil {
 			key := fmt.Sprintf("actions.%d.with", i)
 			var oe *actions.OptionError
@@ -351,3 +351,13 @@ func (b *Bot) Close() error { return b.queue.Close() }
 
 // Queue exposes the job queue, for tests.
 func (b *Bot) Queue() *jobs.Queue { return b.queue }
+
+// kindOf returns the built-in kind of the configured action named action;
+// zero when there is no such action.
+func kindOf(cfg *config.Config, action string) builtin.Kind {
+	if a := cfg.Action(action); a != nil {
+		k, _ := builtin.Lookup(a.Uses)
+		return k
+	}
+	return builtin.Kind{}
+}

@@ -11,9 +11,11 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/hubbot/hubbot/actions/builtin"
 	"github.com/hubbot/hubbot/bot/chatops"
 	"github.com/hubbot/hubbot/bot/config"
 	"github.com/hubbot/hubbot/bot/jobs"
+	"github.com/hubbot/hubbot/bot/refs"
 	"github.com/hubbot/hubbot/bot/webhook"
 	"github.com/hubbot/hubbot/hubclient"
 )
@@ -30,31 +32,21 @@ func (b *Bot) newCommands() (*commands, error) {
 	}
 	cc := chatops.Config{Prefix: c.Prefix, BotName: b.botName(), MaxCommands: c.MaxPerComment, Allow: c.Allow,
 		CommandAllow: c.Permissions, MentionsAreChat: b.cfg.Reply.Enabled && b.cfg.Reply.Trigger != "new-discussion"}
-	for _, a := range b.cfg.Actions {
-		writes := a.Uses == "safetensors"
-		if a.Uses == "run" {
-			if outs, ok := a.With["outputs"].([]any); ok && len(outs) > 0 {
-				writes = true
-			}
+	for _, k := range builtin.Kinds() {
+		if k.Shortcut.Command != "" {
+			cc.Shortcuts = append(cc.Shortcuts, k.Shortcut.Command)
 		}
-		cc.Actions = append(cc.Actions, chatops.ActionConfig{Name: a.Name, Uses: a.Uses, Command: a.Has(config.OnCommand),
-			Writes: writes, Allow: a.Allow})
+	}
+	for _, a := range b.cfg.Actions {
+		k, _ := builtin.Lookup(a.Uses) // config validation checked it
+		cc.Actions = append(cc.Actions, chatops.ActionConfig{Name: a.Name, Command: a.Has(config.OnCommand),
+			Writes: k.Writes != nil && k.Writes(a.With), Shortcut: k.Shortcut.Command, ShortcutHelp: k.Shortcut.Help, Allow: a.Allow})
 	}
 	reg, err := chatops.New(cc)
 	if err != nil {
 		return nil, fmt.Errorf("commands: %w", err)
 	}
 	return &commands{reg: reg}, nil
-}
-
-// routeCommunity routes comments and new discussions to commands and the
-// reply bot; edits, deletions and status changes need no work.
-func (b *Bot) routeCommunity(r *webhook.Router) {
-	r.Handle("discussion.comment", "create", b.onComment)
-	r.Handle("discussion", "create", b.onComment) // its first message comes with it
-	r.Handle("discussion.comment", "update", ignore("comment edits and hides are not acted on"))
-	r.Handle("discussion", "update", ignore("discussion status and title changes need no work"))
-	r.Handle("discussion", "delete", ignore("discussion deleted"))
 }
 
 // onComment decides what a new comment asks for. It runs while the Hub
@@ -71,9 +63,9 @@ func (b *Bot) onComment(ctx context.Context, p *webhook.Payload) (webhook.Decisi
 		return webhook.Ignored("%s", v.Reason), nil
 	}
 	base := jobs.Spec{Repo: p.HubRepo(), Discussion: d.Num, CommentID: cm.ID, AuthorID: cm.Author.ID,
-		OwnerID: p.Repo.Owner.ID, Ref: chatops.MainRef, Event: p.Event.Scope}
+		OwnerID: p.Repo.Owner.ID, Ref: refs.Main, Event: p.Event.Scope}
 	if d.IsPullRequest {
-		base.Ref = fmt.Sprintf("refs/pr/%d", d.Num)
+		base.Ref = refs.PR(d.Num)
 	}
 	if b.commands != nil {
 		res := b.commands.reg.Parse(cm.Text())
@@ -118,7 +110,7 @@ func (b *Bot) commandJob(ctx context.Context, job *jobs.Job, log *jobs.Log) (job
 	if err := json.Unmarshal(s.Data, &invs); err != nil {
 		return jobs.Outcome{State: jobs.StateFailed, Summary: "stored command is unreadable: " + err.Error()}, nil
 	}
-	ev := chatops.Event{Repo: chatopsRepo(s), Discussion: s.Discussion, IsPR: strings.HasPrefix(s.Ref, "refs/pr/"),
+	ev := chatops.Event{Repo: chatopsRepo(s), Discussion: s.Discussion, IsPR: refs.IsPR(s.Ref),
 		CommentID: s.CommentID, Author: chatops.User{ID: s.AuthorID}}
 	rep, err := b.commands.reg.Execute(ctx, env, ev, invs)
 	if err != nil {
@@ -181,7 +173,7 @@ type commandQueue struct{ b *Bot }
 func (q *commandQueue) Enqueue(ctx context.Context, req chatops.RunRequest) (chatops.Enqueued, error) {
 	s := jobs.Spec{Kind: jobs.KindRun, Action: req.Action, Trigger: config.OnCommand, Repo: hubRepo(req.Repo),
 		Ref: req.Ref, SHA: req.SHA, CommentID: req.CommentID, AuthorID: req.Requester.ID, OwnerID: req.Repo.OwnerID}
-	if strings.HasPrefix(req.Ref, "refs/pr/") {
+	if refs.IsPR(req.Ref) {
 		s.Discussion = req.Discussion
 	}
 	id, dup, err := q.b.queue.EnqueueAgain(ctx, "command:"+req.CommentID, s)
@@ -214,6 +206,6 @@ type replier struct {
 }
 
 func (r *replier) Reply(ctx context.Context, repo chatops.Repo, num int, markdown string) error {
-	_, err := r.b.postComment(ctx, hubRepo(repo), num, r.b.commands.reg.Safe(markdown), r.log)
+	_, err := r.b.pub.postComment(ctx, hubRepo(repo), num, markdown, r.log)
 	return err
 }

@@ -67,7 +67,7 @@ func TestShardedCheckpointBecomesOnePullRequest(t *testing.T) {
 	assert.Equal(t, h.botUsr.Name, pr.Author)
 	assert.Equal(t, "open", pr.Status)
 	desc := pr.Events[0].Content
-	assert.Contains(t, desc, "hubbot convert", "the description says how to reproduce")
+	h.golden("convert-sharded-pr", desc)
 	assert.Contains(t, desc, "<!-- hubbot:proposal:convert:"+sha+" -->")
 
 	// Every shard and the index, as the converter wrote them, in one commit.
@@ -118,12 +118,15 @@ func TestShardedCheckpointBecomesOnePullRequest(t *testing.T) {
 	assert.Equal(t, "duplicate", body["status"])
 	id, err := h.bot.queue.Retry(context.Background(), list[0].ID)
 	require.NoError(t, err)
-	list = h.waitJobs(2)
-	for _, j := range list {
-		if j.ID == id {
-			assert.Contains(t, j.Summary, "Already proposed")
-		}
-	}
+	h.waitJobs(2)
+	first, err := h.bot.queue.Job(context.Background(), list[0].ID)
+	require.NoError(t, err)
+	require.Contains(t, first.Log, "converting ", "the first run converted")
+	again, err := h.bot.queue.Job(context.Background(), id)
+	require.NoError(t, err)
+	assert.Equal(t, jobs.StateSkipped, again.State, again.Summary)
+	assert.Contains(t, again.Summary, "already exists")
+	assert.NotContains(t, again.Log, "converting ", "the retry found the proposal before converting:\n%s", again.Log)
 	h.idle()
 	assert.Len(t, h.pullRequests(), 1)
 }

@@ -124,6 +124,6 @@ func TestReplyLedgerRules(t *testing.T) {
 		q, err := jobs.New(t.Context(), jobs.Options{DataDir: t.TempDir()})
 		require.NoError(t, err)
 		t.Cleanup(func() { q.Close() })
-		return &replyLedger{q: q}
+		return q
 	})
 }

@@ -237,8 +237,7 @@ func TestPushToMainOpensOneDiscussion(t *testing.T) {
 	assert.Equal(t, "hubbot: tests", d.Title)
 	assert.Equal(t, h.botUsr.Name, d.Author)
 	require.NotEmpty(t, d.Events)
-	assert.Contains(t, d.Events[0].Content, "<!-- hubbot:report:tests:refs/heads/main -->")
-	assert.Contains(t, d.Events[0].Content, "✅")
+	h.golden("push-main-report", d.Events[0].Content)
 	assert.Contains(t, d.Events[0].Content, sha[:7])
 
 	// A second push with the same result edits nothing and opens nothing.

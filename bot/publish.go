@@ -1,48 +1,101 @@
 package bot
 
 // Publishing results on the Hub: the sticky comment of a pull request, the
-// report discussion of a branch, and pull requests carrying proposed files.
-// Every write goes through the helpers at the end, which record the write in
-// the job log instead when the bot runs dry.
+// report discussion of a branch, pull requests carrying proposed files, and
+// the answers to commands. Every write goes through the publisher's helpers
+// at the end, which pass the text through the loop guard and, when the bot
+// runs dry, record the write in the job log instead.
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"time"
 
 	"github.com/hubbot/hubbot/actions"
 	"github.com/hubbot/hubbot/bot/jobs"
+	"github.com/hubbot/hubbot/bot/refs"
 	"github.com/hubbot/hubbot/bot/report"
 	"github.com/hubbot/hubbot/hubclient"
 )
 
-// reportQueued shows a job's current state on the Hub right after it is
-// queued (and after a failure the run itself could not report).
-func (b *Bot) reportQueued(ctx context.Context, job *jobs.Job) error {
-	log := b.log.With("job_id", job.ID)
-	if strings.HasPrefix(job.Spec.Ref, "refs/pr/") {
-		return b.publishSticky(ctx, job, nil)
-	}
-	if jobs.Terminal(job.State) {
-		return b.publishBranch(ctx, job, jobs.Outcome{State: job.State, Conclusion: job.Conclusion, Summary: job.Summary,
-			Details: job.Details}, nil)
-	}
-	log.Debug("branch reports show results only")
-	return nil
+// publishHub is what publishing needs from the Hub; *hubclient.Client
+// satisfies it.
+type publishHub interface {
+	Comment(ctx context.Context, r hubclient.Repo, num int, text string) (*hubclient.Event, error)
+	EditComment(ctx context.Context, r hubclient.Repo, num int, commentID, text string) (*hubclient.Event, error)
+	CreateDiscussion(ctx context.Context, r hubclient.Repo, title, description string) (int, error)
+	GetDiscussion(ctx context.Context, r hubclient.Repo, num int) (*hubclient.DiscussionDetails, error)
+	ListDiscussions(ctx context.Context, r hubclient.Repo, opts hubclient.ListDiscussionsOptions) ([]hubclient.Discussion, error)
+	ChangeDiscussionStatus(ctx context.Context, r hubclient.Repo, num int, status, comment string) (*hubclient.Event, error)
+	CreateCommit(ctx context.Context, r hubclient.Repo, req hubclient.CommitRequest) (*hubclient.CommitResult, error)
+	proposalFinder
 }
 
-// withLock runs fn while holding a lease on key, so that two workers never
-// edit the same report at once.
-func (b *Bot) withLock(ctx context.Context, key string, fn func() error) error {
+// reportStore is what publishing needs from the store: a lease per report,
+// so two workers never edit one report at once, and where each report is.
+type reportStore interface {
+	Lock(ctx context.Context, key string, owner int64, ttl time.Duration) (bool, error)
+	Unlock(ctx context.Context, key string, owner int64)
+	LatestJob(ctx context.Context, s jobs.Spec) (*jobs.Job, error)
+	ReportLocation(ctx context.Context, s jobs.Spec) (*jobs.ReportLocation, error)
+	SaveReportLocation(ctx context.Context, s jobs.Spec, l jobs.ReportLocation) error
+	RecordBotCommit(ctx context.Context, repo, sha string) error
+}
+
+// publisher puts what jobs found on the Hub.
+type publisher struct {
+	hub   publishHub
+	store reportStore
+	// me returns the bot's account; a zero User when the bot has no token.
+	me func(ctx context.Context) (*hubclient.User, error)
+	// safe is the loop guard every posted text goes through.
+	safe func(markdown string) string
+	// alwaysReport tells the actions whose branch reports are opened for
+	// every result, not only for failures.
+	alwaysReport func(action string) bool
+	publicURL    string // the bot's public base URL, for log links; may be empty
+	dryRun       bool
+	log          *slog.Logger
+	now          func() time.Time
+}
+
+// queued shows a job's current state on the Hub right after it is queued
+// (and after a failure the run itself could not report).
+func (p *publisher) queued(ctx context.Context, job *jobs.Job) error {
+	if refs.IsPR(job.Spec.Ref) {
+		return p.sticky(ctx, job, "", nil)
+	}
+	if jobs.Terminal(job.State) {
+		return p.branch(ctx, job, jobs.Outcome{State: job.State, Conclusion: job.Conclusion, Summary: job.Summary,
+			Details: job.Details}, nil)
+	}
+	return nil // branch reports show results only
+}
+
+// final reports a job's end: in the pull request's sticky comment, or in
+// the branch's report discussion. base is the ref a pull request merges
+// into, when known.
+func (p *publisher) final(ctx context.Context, job *jobs.Job, out jobs.Outcome, base string, log *jobs.Log) error {
+	job.State, job.Conclusion, job.Summary, job.Details = out.State, out.Conclusion, out.Summary, out.Details
+	if refs.IsPR(job.Spec.Ref) {
+		return p.sticky(ctx, job, base, log)
+	}
+	return p.branch(ctx, job, out, log)
+}
+
+// withLock runs fn while holding a lease on the report of s.
+func (p *publisher) withLock(ctx context.Context, s jobs.Spec, fn func() error) error {
+	key := fmt.Sprintf("report:%s:%s:%d:%s", s.Repo, s.Ref, s.Discussion, s.Action)
 	owner := -rand.Int64N(1 << 62) // negative: never a job id
 	deadline := time.Now().Add(time.Minute)
 	for {
-		got, err := b.queue.Lock(ctx, key, owner, 2*time.Minute)
+		got, err := p.store.Lock(ctx, key, owner, 2*time.Minute)
 		if err != nil {
-			return err
+			return fmt.Errorf("lock %s: %w", key, err)
 		}
 		if got {
 			break
@@ -56,41 +109,39 @@ func (b *Bot) withLock(ctx context.Context, key string, fn func() error) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	defer b.queue.Unlock(context.WithoutCancel(ctx), key, owner)
+	defer p.store.Unlock(context.WithoutCancel(ctx), key, owner)
 	return fn()
 }
 
-func (b *Bot) reportLockKey(s jobs.Spec) string {
-	return fmt.Sprintf("report:%s:%s:%d:%s", s.Repo, s.Ref, s.Discussion, s.Action)
-}
-
-// publishSticky shows, in the pull request's sticky comment for the action,
-// the state of the newest job for that pull request and action.
-func (b *Bot) publishSticky(ctx context.Context, job *jobs.Job, log *jobs.Log) error {
+// sticky shows, in the pull request's sticky comment for the action, the
+// state of the newest job for that pull request and action.
+func (p *publisher) sticky(ctx context.Context, job *jobs.Job, base string, log *jobs.Log) error {
 	s := job.Spec
-	if !strings.HasPrefix(s.Ref, "refs/pr/") || s.Discussion == 0 {
+	if !refs.IsPR(s.Ref) || s.Discussion == 0 {
 		return nil
 	}
-	return b.withLock(ctx, b.reportLockKey(s), func() error {
-		latest, err := b.queue.LatestJob(ctx, s)
+	return p.withLock(ctx, s, func() error {
+		latest, err := p.store.LatestJob(ctx, s)
 		if err != nil {
-			return err
+			return fmt.Errorf("read the newest job: %w", err)
 		}
 		if latest.ID == job.ID && job.State != "" {
 			latest = job // the caller's copy may be newer than the stored row
 		}
-		body := report.Render(report.Marker(s.Action), b.reportOf(latest))
-		loc, err := b.queue.ReportLocation(ctx, s)
+		shown := p.reportOf(latest)
+		shown.Base = base
+		body := report.Render(report.Marker(s.Action), shown)
+		loc, err := p.store.ReportLocation(ctx, s)
 		if err != nil {
-			return err
+			return fmt.Errorf("read the report's location: %w", err)
 		}
 		if loc == nil {
-			if loc, err = b.findSticky(ctx, s); err != nil {
+			if loc, err = p.findSticky(ctx, s); err != nil {
 				return err
 			}
 		}
 		if loc != nil {
-			err := b.editComment(ctx, s.Repo, loc.Discussion, loc.CommentID, body, log)
+			err := p.editComment(ctx, s.Repo, loc.Discussion, loc.CommentID, body, log)
 			if err == nil {
 				return nil
 			}
@@ -99,32 +150,27 @@ func (b *Bot) publishSticky(ctx context.Context, job *jobs.Job, log *jobs.Log) e
 			}
 			// The comment is gone (hidden or deleted): post a new one.
 		}
-		id, err := b.postComment(ctx, s.Repo, s.Discussion, body, log)
+		id, err := p.postComment(ctx, s.Repo, s.Discussion, body, log)
 		if err != nil || id == "" {
 			return err
 		}
-		return b.queue.SaveReportLocation(ctx, s, jobs.ReportLocation{Discussion: s.Discussion, CommentID: id})
+		return p.store.SaveReportLocation(ctx, s, jobs.ReportLocation{Discussion: s.Discussion, CommentID: id})
 	})
-}
-
-// publishStickyFinal is publishSticky for a job's end.
-func (b *Bot) publishStickyFinal(ctx context.Context, job *jobs.Job, log *jobs.Log) error {
-	return b.publishSticky(ctx, job, log)
 }
 
 // findSticky looks for the bot's sticky comment in the pull request, for
 // when the store lost track of it.
-func (b *Bot) findSticky(ctx context.Context, s jobs.Spec) (*jobs.ReportLocation, error) {
-	if b.dryRun {
+func (p *publisher) findSticky(ctx context.Context, s jobs.Spec) (*jobs.ReportLocation, error) {
+	if p.dryRun {
 		return nil, nil
 	}
-	me, err := b.me(ctx)
+	me, err := p.me(ctx)
 	if err != nil {
 		return nil, err
 	}
-	d, err := b.hub.GetDiscussion(ctx, s.Repo, s.Discussion)
+	d, err := p.hub.GetDiscussion(ctx, s.Repo, s.Discussion)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("look for the report in %s#%d: %w", s.Repo, s.Discussion, err)
 	}
 	marker := report.Marker(s.Action)
 	for _, e := range d.Events {
@@ -137,11 +183,11 @@ func (b *Bot) findSticky(ctx context.Context, s jobs.Spec) (*jobs.ReportLocation
 }
 
 // reportOf turns a job into what its report shows.
-func (b *Bot) reportOf(job *jobs.Job) report.Report {
+func (p *publisher) reportOf(job *jobs.Job) report.Report {
 	r := report.Report{Action: job.Spec.Action, Ref: job.Spec.Ref, SHA: job.Spec.SHA, State: stateOf(job),
-		Summary: job.Summary, Details: job.Details, Updated: time.Now(), Prefix: b.cfg.Commands.Prefix}
-	if b.cfg.Server.PublicURL != "" {
-		r.LogURL = fmt.Sprintf("%s/api/jobs/%d", strings.TrimRight(b.cfg.Server.PublicURL, "/"), job.ID)
+		Summary: job.Summary, Details: job.Details, Updated: p.now()}
+	if p.publicURL != "" {
+		r.LogURL = fmt.Sprintf("%s/api/jobs/%d", strings.TrimRight(p.publicURL, "/"), job.ID)
 	}
 	if job.State == jobs.StateQueued && job.Summary == "" {
 		r.Summary = "queued"
@@ -149,20 +195,10 @@ func (b *Bot) reportOf(job *jobs.Job) report.Report {
 	return r
 }
 
-// reportPolicy says when a branch's report discussion is opened: "always"
-// for custom commands (their output is the point), "failure" for checks
-// that only need attention when something is wrong.
-func (b *Bot) reportPolicy(action string) string {
-	if a := b.cfg.Action(action); a != nil && a.Uses == "run" {
-		return "always"
-	}
-	return "failure"
-}
-
-// publishBranch keeps one discussion per repo, action and branch: opened
-// when there is something to say, edited only when the findings change,
-// closed when the result is clean and reopened when it breaks again.
-func (b *Bot) publishBranch(ctx context.Context, job *jobs.Job, out jobs.Outcome, log *jobs.Log) error {
+// branch keeps one discussion per repo, action and branch: opened when
+// there is something to say, edited only when the findings change, closed
+// when the result is clean and reopened when it breaks again.
+func (p *publisher) branch(ctx context.Context, job *jobs.Job, out jobs.Outcome, log *jobs.Log) error {
 	s := job.Spec
 	if out.State == jobs.StateSkipped || out.State == jobs.StateCancelled {
 		return nil
@@ -171,82 +207,87 @@ func (b *Bot) publishBranch(ctx context.Context, job *jobs.Job, out jobs.Outcome
 		out.Fingerprint = outcomeOf(actions.Result{Conclusion: actions.Conclusion(out.Conclusion), Summary: out.Summary, Details: out.Details}).Fingerprint
 	}
 	failing := out.State == jobs.StateFailed
-	return b.withLock(ctx, b.reportLockKey(s), func() error {
-		loc, err := b.queue.ReportLocation(ctx, s)
+	return p.withLock(ctx, s, func() error {
+		loc, err := p.store.ReportLocation(ctx, s)
 		if err != nil {
-			return err
+			return fmt.Errorf("read the report's location: %w", err)
 		}
+		changed := false // whether loc differs from what the store holds
 		if loc == nil {
-			if loc, err = b.findBranchDiscussion(ctx, s); err != nil {
+			if loc, err = p.findBranchDiscussion(ctx, s); err != nil {
 				return err
 			}
+			changed = loc != nil
 		}
 		shown := *job
 		shown.State, shown.Conclusion, shown.Summary, shown.Details = out.State, out.Conclusion, out.Summary, out.Details
-		body := report.Render(report.BranchMarker(s.Action, s.Ref), b.reportOf(&shown))
+		body := report.Render(report.BranchMarker(s.Action, s.Ref), p.reportOf(&shown))
 		if loc == nil {
-			if !failing && b.reportPolicy(s.Action) != "always" {
+			if !failing && !p.alwaysReport(s.Action) {
 				return nil // a clean result needs no discussion
 			}
-			num, commentID, err := b.openDiscussion(ctx, s.Repo, report.Title(s.Action, s.Ref), body, log)
+			num, commentID, err := p.openDiscussion(ctx, s.Repo, report.Title(s.Action, s.Ref), body, log)
 			if err != nil || num == 0 {
 				return err
 			}
 			loc = &jobs.ReportLocation{Discussion: num, CommentID: commentID, Status: hubclient.StatusOpen, Fingerprint: out.Fingerprint}
 			if !failing {
-				if err := b.setStatus(ctx, s.Repo, num, hubclient.StatusClosed, "", log); err != nil {
+				if err := p.setStatus(ctx, s.Repo, num, hubclient.StatusClosed, "", log); err != nil {
 					return err
 				}
 				loc.Status = hubclient.StatusClosed
 			}
-			return b.queue.SaveReportLocation(ctx, s, *loc)
+			return p.store.SaveReportLocation(ctx, s, *loc)
 		}
 		if loc.Fingerprint != out.Fingerprint {
-			if err := b.editComment(ctx, s.Repo, loc.Discussion, loc.CommentID, body, log); err != nil {
+			if err := p.editComment(ctx, s.Repo, loc.Discussion, loc.CommentID, body, log); err != nil {
 				return err
 			}
-			loc.Fingerprint = out.Fingerprint
+			loc.Fingerprint, changed = out.Fingerprint, true
 		}
 		switch {
 		case !failing && loc.Status != hubclient.StatusClosed:
 			msg := fmt.Sprintf("Resolved in `%s`: %s", shortSHA(s.SHA), oneLine(out.Summary))
-			if err := b.setStatus(ctx, s.Repo, loc.Discussion, hubclient.StatusClosed, report.Sanitize(msg, b.cfg.Commands.Prefix), log); err != nil {
+			if err := p.setStatus(ctx, s.Repo, loc.Discussion, hubclient.StatusClosed, msg, log); err != nil {
 				return err
 			}
-			loc.Status = hubclient.StatusClosed
+			loc.Status, changed = hubclient.StatusClosed, true
 		case failing && loc.Status == hubclient.StatusClosed:
 			msg := fmt.Sprintf("Failing again in `%s`: %s", shortSHA(s.SHA), oneLine(out.Summary))
-			if err := b.setStatus(ctx, s.Repo, loc.Discussion, hubclient.StatusOpen, report.Sanitize(msg, b.cfg.Commands.Prefix), log); err != nil {
+			if err := p.setStatus(ctx, s.Repo, loc.Discussion, hubclient.StatusOpen, msg, log); err != nil {
 				return err
 			}
-			loc.Status = hubclient.StatusOpen
+			loc.Status, changed = hubclient.StatusOpen, true
 		}
-		return b.queue.SaveReportLocation(ctx, s, *loc)
+		if !changed {
+			return nil // same findings, same status: nothing to remember
+		}
+		return p.store.SaveReportLocation(ctx, s, *loc)
 	})
 }
 
 // findBranchDiscussion finds the bot's report discussion for an action and
 // ref on the Hub, when the store does not know it.
-func (b *Bot) findBranchDiscussion(ctx context.Context, s jobs.Spec) (*jobs.ReportLocation, error) {
-	if b.dryRun {
+func (p *publisher) findBranchDiscussion(ctx context.Context, s jobs.Spec) (*jobs.ReportLocation, error) {
+	if p.dryRun {
 		return nil, nil
 	}
-	me, err := b.me(ctx)
+	me, err := p.me(ctx)
 	if err != nil {
 		return nil, err
 	}
-	list, err := b.hub.ListDiscussions(ctx, s.Repo, hubclient.ListDiscussionsOptions{Type: "discussion", Author: me.Name})
+	list, err := p.hub.ListDiscussions(ctx, s.Repo, hubclient.ListDiscussionsOptions{Type: "discussion", Author: me.Name})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("look for the report discussion of %s: %w", s.Repo, err)
 	}
 	title, marker := report.Title(s.Action, s.Ref), report.BranchMarker(s.Action, s.Ref)
 	for _, d := range list {
 		if d.IsPullRequest || d.Title != title || !strings.EqualFold(d.AuthorName(), me.Name) {
 			continue
 		}
-		details, err := b.hub.GetDiscussion(ctx, s.Repo, d.Num)
+		details, err := p.hub.GetDiscussion(ctx, s.Repo, d.Num)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("read %s#%d: %w", s.Repo, d.Num, err)
 		}
 		desc := details.Description()
 		if desc == nil || !strings.HasPrefix(desc.Content(), marker) {
@@ -261,39 +302,37 @@ func (b *Bot) findBranchDiscussion(ctx context.Context, s jobs.Spec) (*jobs.Repo
 	return nil, nil
 }
 
-// publishProposal opens one pull request with every file of the proposal,
-// unless the bot already proposed for this revision. It never retries a
-// commit blindly: when the outcome is unknown it looks for the pull request
-// first. It returns a note for the report.
-func (b *Bot) publishProposal(ctx context.Context, job *jobs.Job, p *actions.Proposal, log *jobs.Log) (string, error) {
+// proposal opens one pull request with every file of the proposal, unless
+// the bot already proposed for this revision. It never retries a commit
+// blindly: when the outcome is unknown it looks for the pull request first.
+// It returns a note for the report.
+func (p *publisher) proposal(ctx context.Context, job *jobs.Job, prop *actions.Proposal, log *jobs.Log) (string, error) {
 	s := job.Spec
-	branch, ok := strings.CutPrefix(s.Ref, "refs/heads/")
+	branch, ok := refs.BranchName(s.Ref)
 	if !ok {
 		return "(Files are only proposed for branches, not for " + s.Ref + ".)", nil
 	}
-	prior := &priorProposals{b: b, action: s.Action}
+	prior := newPriorProposals(p.hub, p.me, s.Action)
 	if url, found, err := prior.find(ctx, s.Repo, s.SHA); err != nil {
 		return "", jobs.Temporary(err)
 	} else if found {
 		log.Printf("already proposed: %s", url)
 		return fmt.Sprintf("(Already proposed in %s.)", url), nil
 	}
-	files := make([]hubclient.CommitFile, 0, len(p.Files))
-	for _, f := range p.Files {
+	files := make([]hubclient.CommitFile, 0, len(prop.Files))
+	names := make([]string, 0, len(prop.Files))
+	for _, f := range prop.Files {
 		files = append(files, hubclient.CommitFile{PathInRepo: f.PathInRepo, LocalPath: f.LocalPath})
+		names = append(names, f.PathInRepo)
 	}
-	if b.dryRun {
-		names := make([]string, 0, len(files))
-		for _, f := range files {
-			names = append(names, f.PathInRepo)
-		}
-		log.Printf("dry-run: would open a pull request %q on %s with %s", p.Title, branch, strings.Join(names, ", "))
+	if p.dryRun {
+		log.Printf("dry-run: would open a pull request %q on %s with %s", prop.Title, branch, strings.Join(names, ", "))
 		return "(Dry-run: the pull request was not opened.)", nil
 	}
-	desc := strings.TrimSpace(p.Description) + "\n\n" + proposalMarker(s.Action, s.SHA)
+	desc := strings.TrimSpace(prop.Description) + "\n\n" + proposalMarker(s.Action, s.SHA)
 	log.Printf("opening a pull request with %d files", len(files))
-	res, err := b.hub.CreateCommit(ctx, s.Repo, hubclient.CommitRequest{Revision: branch, CreatePR: true, ParentCommit: s.SHA,
-		Summary: p.Title, Description: report.Sanitize(desc, b.cfg.Commands.Prefix), Files: files})
+	res, err := p.hub.CreateCommit(ctx, s.Repo, hubclient.CommitRequest{Revision: branch, CreatePR: true, ParentCommit: s.SHA,
+		Summary: p.safe(prop.Title), Description: p.safe(desc), Files: files})
 	if hubclient.IsAmbiguous(err) {
 		log.Printf("the commit's answer was lost (%v); looking for the pull request before anything else", err)
 		if url, found, ferr := prior.find(ctx, s.Repo, s.SHA); ferr == nil && found {
@@ -307,14 +346,16 @@ func (b *Bot) publishProposal(ctx context.Context, job *jobs.Job, p *actions.Pro
 	if err != nil {
 		return "", fmt.Errorf("open the pull request: %w", err)
 	}
-	if err := b.queue.RecordBotCommit(ctx, s.Repo.String(), res.CommitOID); err != nil {
+	if err := p.store.RecordBotCommit(ctx, s.Repo.String(), res.CommitOID); err != nil {
 		log.Printf("could not remember commit %s: %v", res.CommitOID, err)
 	}
-	url := b.hub.DiscussionURL(s.Repo, res.PullRequestNum)
+	url := p.hub.DiscussionURL(s.Repo, res.PullRequestNum)
 	log.Printf("opened pull request #%d (%s)", res.PullRequestNum, url)
 	return fmt.Sprintf("Opened pull request [#%d](%s).", res.PullRequestNum, url), nil
 }
 
+// proposalMarker ends the description of every pull request the bot opens
+// for an action on a revision; priorProposals looks for it.
 func proposalMarker(action, sha string) string {
 	return fmt.Sprintf("<!-- hubbot:proposal:%s:%s -->", action, sha)
 }
@@ -323,83 +364,98 @@ func proposalMarker(action, sha string) string {
 // on a revision, open or closed: a closed one counts, so that declining a
 // proposal is not answered by the same proposal again.
 type priorProposals struct {
-	b      *Bot
+	hub    proposalFinder
+	me     func(ctx context.Context) (*hubclient.User, error)
 	action string
 }
 
+// proposalFinder is what priorProposals needs from the Hub.
+type proposalFinder interface {
+	FindPullRequest(ctx context.Context, r hubclient.Repo, q hubclient.PullRequestQuery) (*hubclient.DiscussionDetails, error)
+	DiscussionURL(r hubclient.Repo, num int) string
+}
+
+// newPriorProposals finds the pull requests the bot opened for action.
+func newPriorProposals(hub proposalFinder, me func(context.Context) (*hubclient.User, error), action string) *priorProposals {
+	return &priorProposals{hub: hub, me: me, action: action}
+}
+
 // FindProposal implements safetensors.PriorProposals.
-func (p *priorProposals) FindProposal(ctx context.Context, repo actions.Repo, baseSHA string) (string, bool, error) {
+func (pp *priorProposals) FindProposal(ctx context.Context, repo actions.Repo, baseSHA string) (string, bool, error) {
 	t, err := hubclient.ParseRepoType(repo.Type)
 	if err != nil {
 		return "", false, err
 	}
-	return p.find(ctx, hubclient.Repo{Type: t, ID: repo.ID}, baseSHA)
+	return pp.find(ctx, hubclient.Repo{Type: t, ID: repo.ID}, baseSHA)
 }
 
-func (p *priorProposals) find(ctx context.Context, repo hubclient.Repo, baseSHA string) (string, bool, error) {
-	b := p.b
-	if b.dryRun && !b.hub.HasToken() {
-		return "", false, nil
-	}
-	me, err := b.me(ctx)
+func (pp *priorProposals) find(ctx context.Context, repo hubclient.Repo, baseSHA string) (string, bool, error) {
+	me, err := pp.me(ctx)
 	if err != nil {
 		return "", false, err
 	}
 	if me.Name == "" {
-		return "", false, nil
+		return "", false, nil // no token: the bot never proposed anything
 	}
-	pr, err := b.hub.FindPullRequest(ctx, repo, hubclient.PullRequestQuery{Author: me.Name, Marker: proposalMarker(p.action, baseSHA), Closed: true})
+	pr, err := pp.hub.FindPullRequest(ctx, repo, hubclient.PullRequestQuery{Author: me.Name,
+		Marker: proposalMarker(pp.action, baseSHA), Closed: true})
 	if err != nil {
-		return "", false, err
+		return "", false, fmt.Errorf("look for a proposal in %s: %w", repo, err)
 	}
 	if pr != nil {
-		return b.hub.DiscussionURL(repo, pr.Num), true, nil
+		return pp.hub.DiscussionURL(repo, pr.Num), true, nil
 	}
 	return "", false, nil
 }
 
-// Hub writes. In dry-run they only go to the job log.
+// Hub writes. Each passes its text through the loop guard; in dry-run they
+// only go to the job log.
 
-func (b *Bot) postComment(ctx context.Context, repo hubclient.Repo, num int, body string, log *jobs.Log) (string, error) {
-	if b.dryRun {
-		dryLog(log, b, "would comment on %s#%d:\n%s", repo, num, body)
+func (p *publisher) postComment(ctx context.Context, repo hubclient.Repo, num int, body string, log *jobs.Log) (string, error) {
+	body = p.safe(body)
+	if p.dryRun {
+		p.dryLog(log, "would comment on %s#%d:\n%s", repo, num, body)
 		return "", nil
 	}
-	ev, err := b.hub.Comment(ctx, repo, num, body)
+	ev, err := p.hub.Comment(ctx, repo, num, body)
 	if hubclient.IsAmbiguous(err) {
 		// Do not post twice: the next attempt finds the comment by its marker.
 		return "", jobs.Temporary(err)
 	}
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("comment on %s#%d: %w", repo, num, err)
 	}
 	return ev.ID, nil
 }
 
-func (b *Bot) editComment(ctx context.Context, repo hubclient.Repo, num int, id, body string, log *jobs.Log) error {
-	if b.dryRun {
-		dryLog(log, b, "would edit comment %s on %s#%d:\n%s", id, repo, num, body)
+func (p *publisher) editComment(ctx context.Context, repo hubclient.Repo, num int, id, body string, log *jobs.Log) error {
+	body = p.safe(body)
+	if p.dryRun {
+		p.dryLog(log, "would edit comment %s on %s#%d:\n%s", id, repo, num, body)
 		return nil
 	}
-	_, err := b.hub.EditComment(ctx, repo, num, id, body)
-	return err
+	if _, err := p.hub.EditComment(ctx, repo, num, id, body); err != nil {
+		return fmt.Errorf("edit comment %s on %s#%d: %w", id, repo, num, err)
+	}
+	return nil
 }
 
-func (b *Bot) openDiscussion(ctx context.Context, repo hubclient.Repo, title, body string, log *jobs.Log) (int, string, error) {
-	if b.dryRun {
-		dryLog(log, b, "would open a discussion %q on %s:\n%s", title, repo, body)
+func (p *publisher) openDiscussion(ctx context.Context, repo hubclient.Repo, title, body string, log *jobs.Log) (int, string, error) {
+	title, body = p.safe(title), p.safe(body)
+	if p.dryRun {
+		p.dryLog(log, "would open a discussion %q on %s:\n%s", title, repo, body)
 		return 0, "", nil
 	}
-	num, err := b.hub.CreateDiscussion(ctx, repo, title, body)
-	if err != nil {
-		if hubclient.IsAmbiguous(err) {
-			return 0, "", jobs.Temporary(err)
-		}
-		return 0, "", err
+	num, err := p.hub.CreateDiscussion(ctx, repo, title, body)
+	if hubclient.IsAmbiguous(err) {
+		return 0, "", jobs.Temporary(err)
 	}
-	d, err := b.hub.GetDiscussion(ctx, repo, num)
 	if err != nil {
-		return 0, "", err
+		return 0, "", fmt.Errorf("open a discussion on %s: %w", repo, err)
+	}
+	d, err := p.hub.GetDiscussion(ctx, repo, num)
+	if err != nil {
+		return 0, "", fmt.Errorf("read the new discussion %s#%d: %w", repo, num, err)
 	}
 	desc := d.Description()
 	if desc == nil {
@@ -408,19 +464,22 @@ func (b *Bot) openDiscussion(ctx context.Context, repo hubclient.Repo, title, bo
 	return num, desc.ID, nil
 }
 
-func (b *Bot) setStatus(ctx context.Context, repo hubclient.Repo, num int, status, comment string, log *jobs.Log) error {
-	if b.dryRun {
-		dryLog(log, b, "would set %s#%d %s", repo, num, status)
+func (p *publisher) setStatus(ctx context.Context, repo hubclient.Repo, num int, status, comment string, log *jobs.Log) error {
+	comment = p.safe(comment)
+	if p.dryRun {
+		p.dryLog(log, "would set %s#%d %s", repo, num, status)
 		return nil
 	}
-	_, err := b.hub.ChangeDiscussionStatus(ctx, repo, num, status, comment)
-	return err
+	if _, err := p.hub.ChangeDiscussionStatus(ctx, repo, num, status, comment); err != nil {
+		return fmt.Errorf("set %s#%d %s: %w", repo, num, status, err)
+	}
+	return nil
 }
 
-func dryLog(log *jobs.Log, b *Bot, format string, args ...any) {
+func (p *publisher) dryLog(log *jobs.Log, format string, args ...any) {
 	if log != nil {
 		log.Printf("dry-run: "+format, args...)
 		return
 	}
-	b.log.Info(fmt.Sprintf("dry-run: "+format, args...))
+	p.log.Info(fmt.Sprintf("dry-run: "+format, args...))
 }

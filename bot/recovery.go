@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 
 	"github.com/hubbot/hubbot/bot/config"
 	"github.com/hubbot/hubbot/bot/jobs"
+	"github.com/hubbot/hubbot/bot/refs"
 	"github.com/hubbot/hubbot/hubclient"
 )
 
@@ -47,7 +49,7 @@ func (b *Bot) scheduleSpecs(ctx context.Context, action string, patterns []strin
 		if !b.cfg.RepoAllowed(r.String()) {
 			continue
 		}
-		head, err := b.hub.RefSHA(ctx, r, "refs/heads/main")
+		head, err := b.hub.RefSHA(ctx, r, refs.Main)
 		if hubclient.IsNotFound(err) {
 			b.log.Warn("schedule: repo or main branch not found", "repo", r.String())
 			continue
@@ -56,7 +58,7 @@ func (b *Bot) scheduleSpecs(ctx context.Context, action string, patterns []strin
 			return nil, err
 		}
 		specs = append(specs, jobs.Spec{Kind: jobs.KindRun, Action: action, Trigger: config.OnSchedule, Repo: r,
-			Ref: "refs/heads/main", SHA: head})
+			Ref: refs.Main, SHA: head})
 	}
 	return specs, nil
 }
@@ -166,7 +168,7 @@ func (b *Bot) Recover(ctx context.Context) (int, error) {
 }
 
 func (b *Bot) recoverRepo(ctx context.Context, r hubclient.Repo) (int, error) {
-	refs, err := b.hub.ListRefs(ctx, r, true)
+	list, err := b.hub.ListRefs(ctx, r, true)
 	if hubclient.IsNotFound(err) {
 		return 0, nil
 	}
@@ -174,7 +176,7 @@ func (b *Bot) recoverRepo(ctx context.Context, r hubclient.Repo) (int, error) {
 		return 0, err
 	}
 	open := map[string]bool{}
-	if len(refs.PullRequests) > 0 {
+	if len(list.PullRequests) > 0 {
 		prs, err := b.hub.ListDiscussions(ctx, r, hubclient.ListDiscussionsOptions{Type: "pull_request", Status: "open"})
 		if err != nil {
 			return 0, err
@@ -185,16 +187,15 @@ func (b *Bot) recoverRepo(ctx context.Context, r hubclient.Repo) (int, error) {
 	}
 	type head struct{ ref, sha, trigger string }
 	var heads []head
-	for _, br := range refs.Branches {
-		heads = append(heads, head{"refs/heads/" + strings.TrimPrefix(br.Name, "refs/heads/"), br.TargetCommit, config.OnPush})
+	for _, br := range list.Branches {
+		heads = append(heads, head{refs.Full(br.Name), br.TargetCommit, config.OnPush})
 	}
-	for _, pr := range refs.PullRequests {
+	for _, pr := range list.PullRequests {
 		ref := pr.Ref
-		if ref == "" {
-			ref = pr.Name
-		}
-		if !strings.HasPrefix(ref, "refs/pr/") {
-			ref = "refs/pr/" + strings.TrimPrefix(ref, "refs/pr/")
+		if !refs.IsPR(ref) {
+			// Older answers carry only the name, which is the number.
+			n, _ := strconv.Atoi(pr.Name)
+			ref = refs.PR(n)
 		}
 		if open[ref] {
 			heads = append(heads, head{ref, pr.TargetCommit, config.OnPullRequest})
@@ -203,7 +204,8 @@ func (b *Bot) recoverRepo(ctx context.Context, r hubclient.Repo) (int, error) {
 	var specs []jobs.Spec
 	for _, h := range heads {
 		for _, a := range b.cfg.Actions {
-			if !a.Has(h.trigger) || (h.trigger == config.OnPush && !a.MatchesBranch(strings.TrimPrefix(h.ref, "refs/heads/"))) {
+			branch, _ := refs.BranchName(h.ref)
+			if !a.Has(h.trigger) || (h.trigger == config.OnPush && !a.MatchesBranch(branch)) {
 				continue
 			}
 			s := jobs.Spec{Kind: jobs.KindRun, Action: a.Name, Trigger: h.trigger, Event: jobs.TriggerRecovery,
@@ -221,9 +223,7 @@ func (b *Bot) recoverRepo(ctx context.Context, r hubclient.Repo) (int, error) {
 			if last, err := b.queue.LastSHA(ctx, r.String(), h.ref, a.Name); err == nil && last != "" {
 				s.OldSHA = last
 			}
-			if n := prNumberOf(h.ref); n > 0 {
-				s.Discussion = n
-			}
+			s.Discussion = refs.PRNum(h.ref)
 			specs = append(specs, s)
 		}
 	}
@@ -233,12 +233,4 @@ func (b *Bot) recoverRepo(ctx context.Context, r hubclient.Repo) (int, error) {
 	slices.SortFunc(specs, func(x, y jobs.Spec) int { return strings.Compare(x.Ref+x.Action, y.Ref+y.Action) })
 	ids, err := b.queue.Enqueue(ctx, "recovery", specs)
 	return len(ids), err
-}
-
-func prNumberOf(ref string) int {
-	var n int
-	if _, err := fmt.Sscanf(ref, "refs/pr/%d", &n); err != nil {
-		return 0
-	}
-	return n
 }

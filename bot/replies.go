@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/hubbot/hubbot/bot/jobs"
 	"github.com/hubbot/hubbot/bot/reply"
@@ -23,7 +22,7 @@ func (b *Bot) newReplies(hc *http.Client) (*replies, error) {
 		return nil, nil
 	}
 	rb, err := reply.New(b.cfg.Reply, reply.KeysFrom(b.cfg.Secrets), reply.Options{
-		Hub: b.hub, Poster: b.hub, Ledger: &replyLedger{q: b.queue}, DryRun: b.dryRun,
+		Hub: b.hub, Poster: b.hub, Ledger: b.queue, DryRun: b.dryRun,
 		CommandPrefix: b.cfg.Commands.Prefix, HTTPClient: hc, Logger: b.log.With("component", "reply"),
 	})
 	if err != nil {
@@ -84,34 +83,4 @@ func (b *Bot) replyJob(ctx context.Context, job *jobs.Job, log *jobs.Log) (jobs.
 		out.State = jobs.StateFailed
 	}
 	return out, nil
-}
-
-// replyLedger keeps the reply bot's claims in the job store.
-type replyLedger struct{ q *jobs.Queue }
-
-func (l *replyLedger) Claim(ctx context.Context, c reply.Claim) (reply.Claimed, error) {
-	out, err := l.q.ClaimReply(ctx, jobs.ReplyClaim{Key: c.Key, Repo: c.Repo, Owner: c.Owner, At: c.At,
-		StaleBefore: c.StaleBefore, WindowStart: c.WindowStart, Cap: c.Cap})
-	if err != nil {
-		return 0, err
-	}
-	switch out {
-	case jobs.ReplyNew:
-		return reply.ClaimNew, nil
-	case jobs.ReplyResumed:
-		return reply.ClaimResumed, nil
-	case jobs.ReplyBusy:
-		return reply.ClaimBusy, nil
-	case jobs.ReplyPosted:
-		return reply.ClaimPosted, nil
-	}
-	return reply.ClaimLimited, nil
-}
-
-func (l *replyLedger) Posted(ctx context.Context, key string, at time.Time) error {
-	return l.q.ReplyPosted(ctx, key, at)
-}
-
-func (l *replyLedger) Release(ctx context.Context, key string) error {
-	return l.q.ReleaseReply(ctx, key)
 }

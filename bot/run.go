@@ -12,6 +12,7 @@ import (
 	"github.com/hubbot/hubbot/actions"
 	"github.com/hubbot/hubbot/bot/config"
 	"github.com/hubbot/hubbot/bot/jobs"
+	"github.com/hubbot/hubbot/bot/refs"
 	"github.com/hubbot/hubbot/bot/report"
 	"github.com/hubbot/hubbot/git"
 	"github.com/hubbot/hubbot/hubclient"
@@ -23,10 +24,11 @@ import (
 func (b *Bot) runJob(ctx context.Context, job *jobs.Job, log *jobs.Log) (jobs.Outcome, error) {
 	start := time.Now()
 	s := job.Spec
+	base := "" // the ref a pull request merges into
 	cfgAction := b.cfg.Action(s.Action)
 	action := b.actions[s.Action]
 	if cfgAction == nil || action == nil {
-		return b.conclude(ctx, job, log, jobs.Outcome{State: jobs.StateFailed, Conclusion: "error",
+		return b.conclude(ctx, job, base, log, jobs.Outcome{State: jobs.StateFailed, Conclusion: "error",
 			Summary: fmt.Sprintf("action %q is not configured any more", s.Action)})
 	}
 	timeout := b.cfg.Workers.JobTimeout.D()
@@ -37,39 +39,46 @@ func (b *Bot) runJob(ctx context.Context, job *jobs.Job, log *jobs.Log) (jobs.Ou
 	defer cancel()
 	log.Printf("%s on %s %s at %s (trigger %s, timeout %s)", s.Action, s.Repo, s.Ref, shortSHA(s.SHA), s.Trigger, timeout)
 
-	if err := b.publishSticky(ctx, job, log); err != nil {
+	if refs.IsPR(s.Ref) {
+		var err error
+		if base, err = b.prBase(ctx, s); err != nil {
+			return jobs.Outcome{}, jobs.Temporary(err)
+		}
+		log.Printf("the pull request merges into %s", base)
+	}
+	if err := b.pub.sticky(ctx, job, base, log); err != nil {
 		log.Printf("could not show the running state: %v", err)
 	}
 	if out, done, err := b.stillCurrent(ctx, job, log); done || err != nil {
 		if err != nil {
 			return jobs.Outcome{}, err
 		}
-		return b.conclude(ctx, job, log, out)
+		return b.conclude(ctx, job, base, log, out)
 	}
 
 	co, err := b.workspaces.Checkout(ctx, git.CheckoutRequest{Repo: s.Repo, URL: b.hub.GitURL(s.Repo), Token: b.hub.Token(),
 		Ref: s.Ref, SHA: s.SHA, JobID: fmt.Sprint(job.ID)})
 	var notFound *git.SHANotFoundError
 	if errors.As(err, &notFound) {
-		return b.conclude(ctx, job, log, skippedOutcome("superseded", fmt.Sprintf("%s is no longer on %s", shortSHA(s.SHA), s.Ref)))
+		return b.conclude(ctx, job, base, log, skippedOutcome("superseded", fmt.Sprintf("%s is no longer on %s", shortSHA(s.SHA), s.Ref)))
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return b.interrupted(ctx, job, log, timeout, err)
+			return b.interrupted(ctx, job, base, log, timeout, err)
 		}
 		return jobs.Outcome{}, jobs.Temporary(fmt.Errorf("clone %s at %s: %w", s.Repo, shortSHA(s.SHA), err))
 	}
 	defer co.Close()
 	log.Printf("checked out %s at %s", s.Ref, shortSHA(s.SHA))
 
-	changed, err := b.changedPaths(ctx, co, s)
+	changed, err := b.changedPaths(ctx, co, s, base)
 	if err != nil {
 		log.Printf("could not list changed paths (running anyway): %v", err)
 		changed = nil
 	}
 	if len(cfgAction.Paths) > 0 && changed != nil && !git.MatchPaths(cfgAction.Paths, changed) {
 		log.Printf("no changed path matches %v", cfgAction.Paths)
-		return b.conclude(ctx, job, log, skippedOutcome("no-change", fmt.Sprintf("no changes to %s", strings.Join(cfgAction.Paths, ", "))))
+		return b.conclude(ctx, job, base, log, skippedOutcome("no-change", fmt.Sprintf("no changes to %s", strings.Join(cfgAction.Paths, ", "))))
 	}
 
 	ws := &actions.Workspace{Dir: co.Dir, Repo: actions.Repo{ID: s.Repo.ID, Type: string(repoType(s.Repo))},
@@ -77,19 +86,19 @@ func (b *Bot) runJob(ctx context.Context, job *jobs.Job, log *jobs.Log) (jobs.Ou
 	result, err := action.Run(ctx, ws, log)
 	if err != nil {
 		if ctx.Err() != nil {
-			return b.interrupted(ctx, job, log, timeout, err)
+			return b.interrupted(ctx, job, base, log, timeout, err)
 		}
 		var he *hubclient.Error
 		var te *hubclient.TransportError
 		if errors.As(err, &he) && hubclient.IsAmbiguous(err) || hubclient.IsRateLimited(err) || errors.As(err, &te) {
 			return jobs.Outcome{}, jobs.Temporary(err)
 		}
-		return b.conclude(ctx, job, log, jobs.Outcome{State: jobs.StateFailed, Conclusion: "error", Summary: oneLine(err.Error())})
+		return b.conclude(ctx, job, base, log, jobs.Outcome{State: jobs.StateFailed, Conclusion: "error", Summary: oneLine(err.Error())})
 	}
 	log.Printf("%s: %s (%s)", s.Action, result.Conclusion, oneLine(result.Summary))
 
 	if result.Proposal != nil && result.Conclusion == actions.Success {
-		note, err := b.publishProposal(ctx, job, result.Proposal, log)
+		note, err := b.pub.proposal(ctx, job, result.Proposal, log)
 		if err != nil {
 			return jobs.Outcome{}, err
 		}
@@ -97,7 +106,7 @@ func (b *Bot) runJob(ctx context.Context, job *jobs.Job, log *jobs.Log) (jobs.Ou
 	}
 	out := outcomeOf(result)
 	b.metrics.jobDuration.WithLabelValues(s.Action, out.State).Observe(time.Since(start).Seconds())
-	return b.conclude(ctx, job, log, out)
+	return b.conclude(ctx, job, base, log, out)
 }
 
 // stillCurrent checks that the job's revision is what its ref points to now
@@ -120,10 +129,24 @@ func (b *Bot) stillCurrent(ctx context.Context, job *jobs.Job, log *jobs.Log) (j
 	return jobs.Outcome{}, false, nil
 }
 
+// prBase returns the ref the pull request of s merges into, as the Hub
+// says (discussion.changes.base); main when the Hub does not say.
+func (b *Bot) prBase(ctx context.Context, s jobs.Spec) (string, error) {
+	d, err := b.hub.GetDiscussion(ctx, s.Repo, s.Discussion)
+	if err != nil {
+		return "", fmt.Errorf("read the base of %s#%d: %w", s.Repo, s.Discussion, err)
+	}
+	if base := refs.Full(d.Changes.Base); base != "" {
+		return base, nil
+	}
+	return refs.Main, nil
+}
+
 // changedPaths lists what the event changed: for a push, between the old
-// and new commit; for a pull request, between the PR head and its base.
-// Nil means unknown (a new ref, a schedule, a command): run everything.
-func (b *Bot) changedPaths(ctx context.Context, co *git.Checkout, s jobs.Spec) ([]string, error) {
+// and new commit; for a pull request, between the PR head and the head of
+// base, the ref it merges into. Nil means unknown (a new ref, a schedule, a
+// command): run everything.
+func (b *Bot) changedPaths(ctx context.Context, co *git.Checkout, s jobs.Spec, base string) ([]string, error) {
 	switch s.Trigger {
 	case config.OnPush, config.OnTag:
 		if s.OldSHA == "" {
@@ -131,16 +154,16 @@ func (b *Bot) changedPaths(ctx context.Context, co *git.Checkout, s jobs.Spec) (
 		}
 		return co.ChangedPaths(ctx, s.OldSHA, b.hub)
 	case config.OnPullRequest:
-		base := s.OldSHA
-		if base == "" {
+		from := s.OldSHA
+		if from == "" {
 			// A new pull request: compare with the branch it targets.
-			head, err := b.hub.RefSHA(ctx, s.Repo, "refs/heads/main")
+			head, err := b.hub.RefSHA(ctx, s.Repo, base)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("read the head of %s: %w", base, err)
 			}
-			base = head
+			from = head
 		}
-		return co.ChangedPaths(ctx, base, b.hub)
+		return co.ChangedPaths(ctx, from, b.hub)
 	}
 	return nil, nil
 }
@@ -148,26 +171,18 @@ func (b *Bot) changedPaths(ctx context.Context, co *git.Checkout, s jobs.Spec) (
 // interrupted ends a job whose context is done: a timeout is a failure to
 // report; a cancellation (superseded, shutdown) goes back to the queue,
 // which knows why.
-func (b *Bot) interrupted(ctx context.Context, job *jobs.Job, log *jobs.Log, timeout time.Duration, err error) (jobs.Outcome, error) {
+func (b *Bot) interrupted(ctx context.Context, job *jobs.Job, base string, log *jobs.Log, timeout time.Duration, err error) (jobs.Outcome, error) {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		log.Printf("timed out after %s: %v", timeout, err)
-		return b.conclude(ctx, job, log, jobs.Outcome{State: jobs.StateFailed, Conclusion: "timeout",
+		return b.conclude(ctx, job, base, log, jobs.Outcome{State: jobs.StateFailed, Conclusion: "timeout",
 			Summary: fmt.Sprintf("timed out after %s", timeout)})
 	}
 	return jobs.Outcome{}, err
 }
 
 // conclude reports a job's end on the Hub and returns its outcome.
-func (b *Bot) conclude(ctx context.Context, job *jobs.Job, log *jobs.Log, out jobs.Outcome) (jobs.Outcome, error) {
-	pctx := context.WithoutCancel(ctx)
-	job.State, job.Conclusion, job.Summary, job.Details = out.State, out.Conclusion, out.Summary, out.Details
-	if strings.HasPrefix(job.Spec.Ref, "refs/pr/") {
-		if err := b.publishStickyFinal(pctx, job, log); err != nil {
-			return jobs.Outcome{}, jobs.Temporary(fmt.Errorf("post the report: %w", err))
-		}
-		return out, nil
-	}
-	if err := b.publishBranch(pctx, job, out, log); err != nil {
+func (b *Bot) conclude(ctx context.Context, job *jobs.Job, base string, log *jobs.Log, out jobs.Outcome) (jobs.Outcome, error) {
+	if err := b.pub.final(context.WithoutCancel(ctx), job, out, base, log); err != nil {
 		return jobs.Outcome{}, jobs.Temporary(fmt.Errorf("post the report: %w", err))
 	}
 	return out, nil

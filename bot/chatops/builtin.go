@@ -10,7 +10,8 @@ import (
 // builtins returns the built-in commands this configuration calls for:
 //   - help, always;
 //   - run, when some action may be started by a command;
-//   - check and convert, when a modelcard or safetensors action may;
+//   - the shortcut of each kind of action that a command may start
+//     (check, convert);
 //   - rerun and cancel, when any action is configured.
 func (r *Registry) builtins() []Command {
 	cmds := []Command{r.helpCommand()}
@@ -27,23 +28,7 @@ func (r *Registry) builtins() []Command {
 			Run:      enqueue,
 		})
 	}
-	if names := r.commandActions(UsesModelCard); len(names) > 0 {
-		cmds = append(cmds, Command{
-			Name:    "check",
-			Help:    fmt.Sprintf("Check the model card (runs %s).", strings.Join(names, ", ")),
-			Actions: names,
-			Run:     enqueue,
-		})
-	}
-	if names := r.commandActions(UsesSafetensors); len(names) > 0 {
-		cmds = append(cmds, Command{
-			Name:    "convert",
-			Help:    fmt.Sprintf("Convert PyTorch weights to safetensors and propose them in a pull request (runs %s).", strings.Join(names, ", ")),
-			Actions: names,
-			Writes:  true,
-			Run:     enqueue,
-		})
-	}
+	cmds = append(cmds, r.shortcuts()...)
 	if len(r.actions) > 0 {
 		cmds = append(cmds, Command{
 			Name:    "rerun",
@@ -102,15 +87,42 @@ func (r *Registry) helpCommand() Command {
 }
 
 // commandActions lists the actions a command may start, all of them or
-// those using one built-in.
-func (r *Registry) commandActions(uses string) []string {
+// those of one shortcut.
+func (r *Registry) commandActions(shortcut string) []string {
 	var out []string
 	for _, a := range r.actions {
-		if a.command && (uses == "" || a.uses == uses) {
+		if a.command && (shortcut == "" || a.shortcut == shortcut) {
 			out = append(out, a.name)
 		}
 	}
 	return out
+}
+
+// shortcuts returns one command per shortcut of the actions a command may
+// start, in the order of the actions; it runs all of them, and writes to
+// the repo when one of them does.
+func (r *Registry) shortcuts() []Command {
+	var cmds []Command
+	seen := map[string]bool{}
+	for _, a := range r.actions {
+		if !a.command || a.shortcut == "" || seen[a.shortcut] {
+			continue
+		}
+		seen[a.shortcut] = true
+		names := r.commandActions(a.shortcut)
+		writes := false
+		for _, b := range r.actions {
+			writes = writes || (b.shortcut == a.shortcut && b.command && b.writes)
+		}
+		cmds = append(cmds, Command{
+			Name:    a.shortcut,
+			Help:    fmt.Sprintf("%s (runs %s).", strings.TrimSuffix(a.shortcutHelp, "."), strings.Join(names, ", ")),
+			Actions: names,
+			Writes:  writes,
+			Run:     enqueue,
+		})
+	}
+	return cmds
 }
 
 // validateActions checks that every argument names a configured action (one

@@ -12,7 +12,7 @@ func Example() {
 	r, err := chatops.New(chatops.Config{
 		BotName: "hubbot",
 		Allow:   []string{"repo-owner"},
-		Actions: []chatops.ActionConfig{{Name: "model-card", Uses: chatops.UsesModelCard, Command: true}},
+		Actions: []chatops.ActionConfig{{Name: "model-card", Shortcut: "check", ShortcutHelp: "Check the model card.", Command: true}},
 	})
 	if err != nil {
 		panic(err)

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
-)
 
-// MainRef is where commands in a plain discussion (not a pull request) run.
-const MainRef = "refs/heads/main"
+	"github.com/hubbot/hubbot/bot/refs"
+)
 
 // Repo is the repository a comment was made on, from the webhook payload.
 type Repo struct {
@@ -39,9 +37,9 @@ type Event struct {
 // plain discussion.
 func (e Event) Ref() string {
 	if e.IsPR {
-		return "refs/pr/" + strconv.Itoa(e.Discussion)
+		return refs.PR(e.Discussion)
 	}
-	return MainRef
+	return refs.Main
 }
 
 // Heads reads the current commit of a ref from the Hub. Commands resolve it

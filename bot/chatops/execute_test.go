@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hubbot/hubbot/bot/refs"
 )
 
 // fakeBot is the rest of the bot: a Hub that knows ref heads and takes
@@ -32,7 +34,7 @@ type fakeBot struct {
 
 func newFakeBot() *fakeBot {
 	return &fakeBot{
-		heads:   map[string]string{"refs/pr/3": "3f2a9c1d00000000000000000000000000000000", MainRef: "aaaaaaa1111111111111111111111111111111111"},
+		heads:   map[string]string{"refs/pr/3": "3f2a9c1d00000000000000000000000000000000", refs.Main: "aaaaaaa1111111111111111111111111111111111"},
 		running: map[string]bool{},
 	}
 }

@@ -15,10 +15,10 @@ func testConfig() Config {
 	return Config{
 		BotName: "hubbot",
 		Actions: []ActionConfig{
-			{Name: "model-card", Uses: UsesModelCard, Command: true},
-			{Name: "convert", Uses: UsesSafetensors, Command: true},
-			{Name: "lint", Uses: "run"},
-			{Name: "eval", Uses: "run", Command: true, Allow: []string{"org:evaluators"}},
+			{Name: "model-card", Shortcut: "check", ShortcutHelp: "Check the model card.", Command: true},
+			{Name: "convert", Shortcut: "convert", ShortcutHelp: "Convert PyTorch weights to safetensors and propose them in a pull request.", Writes: true, Command: true},
+			{Name: "lint"},
+			{Name: "eval", Command: true, Allow: []string{"org:evaluators"}},
 		},
 	}
 }

@@ -54,13 +54,18 @@ type doc struct {
 	spanAt map[int]span // code spans by their opening offset
 }
 
-// normalize makes line endings "\n" and removes NUL bytes, which both
-// CommonMark and the filler convention forbid.
+// lineBreaks turns every line ending into "\n": CRLF, CR, and the Unicode
+// line breaks (NEL, LINE SEPARATOR, PARAGRAPH SEPARATOR), which CommonMark
+// does not break lines at but other readers of a comment (other bots, the
+// Hub's own text views) may. NUL bytes, which both CommonMark and the filler
+// convention forbid, become U+FFFD.
+var lineBreaks = strings.NewReplacer("\r\n", "\n", "\r", "\n", "\u0085", "\n", "\u2028", "\n", "\u2029", "\n",
+	"\x00", "\uFFFD")
+
+// normalize makes line endings "\n" and removes NUL bytes.
 func normalize(s string) string {
-	if strings.ContainsAny(s, "\r\x00") {
-		s = strings.ReplaceAll(s, "\r\n", "\n")
-		s = strings.ReplaceAll(s, "\r", "\n")
-		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
+	if strings.ContainsAny(s, "\r\x00\u0085\u2028\u2029") {
+		s = lineBreaks.Replace(s)
 	}
 	return s
 }

@@ -33,22 +33,23 @@ type Config struct {
 
 	// Actions are the configured [[actions]].
 	Actions []ActionConfig
+	// Shortcuts are the names of every shortcut command a kind of action
+	// may add (actions/builtin), enabled by this configuration or not, so
+	// that their allow lists are accepted either way.
+	Shortcuts []string
 }
 
 // ActionConfig is what commands need to know about one [[actions]] entry.
 type ActionConfig struct {
 	Name    string
-	Uses    string   // "modelcard", "safetensors" or "run"
-	Command bool     // "command" is in its `on` list: comments may start it
-	Writes  bool     // it proposes files to the repo; safetensors always does
-	Allow   []string // its own allow list for run/check/convert/rerun; nil when not set
+	Command bool // "command" is in its `on` list: comments may start it
+	Writes  bool // it proposes files to the repo
+	// Shortcut is the command that runs every command-enabled action of
+	// this one's kind ("check"), and ShortcutHelp says in one line what it
+	// does; empty for none.
+	Shortcut, ShortcutHelp string
+	Allow                  []string // its own allow list for run/rerun and its shortcut; nil when not set
 }
-
-// Built-in action kinds that get a shortcut command.
-const (
-	UsesModelCard   = "modelcard"
-	UsesSafetensors = "safetensors"
-)
 
 // Handler does what a command asks and returns the markdown to tell the
 // commenter (empty for nothing). An error means the work could not be done
@@ -135,11 +136,12 @@ func (inv Invocation) Bool(name string) bool { return inv.Flags[name] == "true" 
 
 // action is a configured action as commands see it.
 type action struct {
-	name    string
-	uses    string
-	command bool
-	writes  bool
-	allow   []Rule // nil: not set
+	name         string
+	shortcut     string
+	shortcutHelp string
+	command      bool
+	writes       bool
+	allow        []Rule // nil: not set
 }
 
 // Registry is the set of commands of one bot configuration. It is immutable
@@ -201,7 +203,7 @@ func New(cfg Config, extra ...Command) (*Registry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("actions[%d].allow%w", i, err)
 		}
-		act := &action{name: a.Name, uses: a.Uses, command: a.Command, writes: a.Writes || a.Uses == UsesSafetensors, allow: rules}
+		act := &action{name: a.Name, shortcut: strings.ToLower(a.Shortcut), shortcutHelp: a.ShortcutHelp, command: a.Command, writes: a.Writes, allow: rules}
 		r.actions = append(r.actions, act)
 		r.actionByName[key] = act
 	}
@@ -219,7 +221,7 @@ func New(cfg Config, extra ...Command) (*Registry, error) {
 
 	for _, name := range slices.Sorted(maps.Keys(cfg.CommandAllow)) {
 		c, ok := r.byName[strings.ToLower(name)]
-		if !ok && isBuiltinName(strings.ToLower(name)) {
+		if !ok && (isBuiltinName(strings.ToLower(name)) || slices.Contains(cfg.Shortcuts, strings.ToLower(name))) {
 			// A built-in that this configuration does not enable (convert
 			// without a safetensors action): its rules wait unused.
 			continue
@@ -250,7 +252,7 @@ func New(cfg Config, extra ...Command) (*Registry, error) {
 // enabled or not.
 func isBuiltinName(s string) bool {
 	switch s {
-	case "help", "run", "check", "convert", "rerun", "retry", "cancel", "stop":
+	case "help", "run", "rerun", "retry", "cancel", "stop":
 		return true
 	}
 	return false

@@ -2,8 +2,6 @@ package chatops
 
 import (
 	"context"
-	"flag"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -11,9 +9,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+	goldenfile "github.com/hubbot/hubbot/internal/golden"
+)
 
 func TestNewCommandSet(t *testing.T) {
 	cases := []struct {
@@ -22,10 +20,10 @@ func TestNewCommandSet(t *testing.T) {
 		want    []string
 	}{
 		{"no actions: help only", nil, []string{"help"}},
-		{"actions commands cannot start", []ActionConfig{{Name: "lint", Uses: "run"}}, []string{"help", "rerun", "cancel"}},
-		{"a custom command action", []ActionConfig{{Name: "lint", Uses: "run", Command: true}}, []string{"help", "run", "rerun", "cancel"}},
-		{"model card only", []ActionConfig{{Name: "card", Uses: UsesModelCard, Command: true}}, []string{"help", "run", "check", "rerun", "cancel"}},
-		{"model card not by command", []ActionConfig{{Name: "card", Uses: UsesModelCard}, {Name: "x", Uses: "run", Command: true}},
+		{"actions commands cannot start", []ActionConfig{{Name: "lint"}}, []string{"help", "rerun", "cancel"}},
+		{"a custom command action", []ActionConfig{{Name: "lint", Command: true}}, []string{"help", "run", "rerun", "cancel"}},
+		{"model card only", []ActionConfig{{Name: "card", Shortcut: "check", ShortcutHelp: "Check the model card.", Command: true}}, []string{"help", "run", "check", "rerun", "cancel"}},
+		{"model card not by command", []ActionConfig{{Name: "card", Shortcut: "check", ShortcutHelp: "Check the model card."}, {Name: "x", Command: true}},
 			[]string{"help", "run", "rerun", "cancel"}},
 		{"everything", testConfig().Actions, []string{"help", "run", "check", "convert", "rerun", "cancel"}},
 	}
@@ -50,9 +48,9 @@ func TestNewErrors(t *testing.T) {
 		{"bad bot name", Config{BotName: "bad name"}, `bot name "bad name" is not a Hub username`},
 		{"too many commands", Config{MaxCommands: 11}, "commands.max_commands: 11 is not between 1 and 10"},
 		{"bad global rule", Config{Allow: []string{"repo-owner", "admins"}}, `commands.allow[1]: unknown allow rule "admins"`},
-		{"bad action rule", Config{Actions: []ActionConfig{{Name: "a", Uses: "run", Allow: []string{"team:x"}}}}, `actions[0].allow[0]: unknown allow rule "team:x"`},
-		{"bad action name", Config{Actions: []ActionConfig{{Name: "a b", Uses: "run"}}}, `actions[0].name: "a b" is not a valid action name`},
-		{"duplicate action", Config{Actions: []ActionConfig{{Name: "a", Uses: "run"}, {Name: "A", Uses: "run"}}}, `actions[1].name: "A" is used twice`},
+		{"bad action rule", Config{Actions: []ActionConfig{{Name: "a", Allow: []string{"team:x"}}}}, `actions[0].allow[0]: unknown allow rule "team:x"`},
+		{"bad action name", Config{Actions: []ActionConfig{{Name: "a b"}}}, `actions[0].name: "a b" is not a valid action name`},
+		{"duplicate action", Config{Actions: []ActionConfig{{Name: "a"}, {Name: "A"}}}, `actions[1].name: "A" is used twice`},
 		{"rules for an unknown command", Config{CommandAllow: map[string][]string{"chek": {"anyone"}}}, `commands allow list for "chek": no such command`},
 		{"rules for a near miss", Config{Actions: testConfig().Actions, CommandAllow: map[string][]string{"chek": {"anyone"}}}, `(did you mean "check"?)`},
 		{"bad command rule", Config{CommandAllow: map[string][]string{"help": {"x"}}}, `commands allow list for "help"[0]: unknown allow rule`},
@@ -67,7 +65,7 @@ func TestNewErrors(t *testing.T) {
 
 	// Rules for a built-in that this configuration does not enable are
 	// kept for when it is.
-	_, err := New(Config{CommandAllow: map[string][]string{"convert": {"anyone"}}})
+	_, err := New(Config{CommandAllow: map[string][]string{"convert": {"anyone"}}, Shortcuts: []string{"check", "convert"}})
 	assert.NoError(t, err)
 }
 
@@ -155,7 +153,7 @@ var helpRow = regexp.MustCompile("(?m)^\\| `/hubbot ([a-z-]+)[^`]*` \\|")
 
 func TestHelpListsExactlyTheRegisteredCommands(t *testing.T) {
 	noop := func(context.Context, *Call) (string, error) { return "", nil }
-	for _, cfg := range []Config{{}, {Actions: []ActionConfig{{Name: "lint", Uses: "run"}}}, testConfig()} {
+	for _, cfg := range []Config{{}, {Actions: []ActionConfig{{Name: "lint"}}}, testConfig()} {
 		r, err := New(cfg, Command{Name: "ping", Help: "Answer pong.", Run: noop})
 		require.NoError(t, err)
 		var listed []string
@@ -186,13 +184,8 @@ func TestHelpGolden(t *testing.T) {
 	for _, name := range r.Names() {
 		b.WriteString("\n---\n\n" + r.HelpFor(name))
 	}
-	golden := filepath.Join("testdata", "help.golden.md")
-	if *update {
-		require.NoError(t, os.WriteFile(golden, []byte(b.String()), 0o644))
-	}
-	want, err := os.ReadFile(golden)
-	require.NoError(t, err, "run go test -update to create it")
-	assert.Equal(t, string(want), b.String())
+	goldenfile.Assert(t, filepath.Join("testdata", "help.golden.md"), b.String())
+	want := b.String()
 	assert.NotContains(t, b.String(), "evaluators", "help never shows an allow list")
-	assert.Equal(t, Ignore, r.Parse(string(want)).Kind)
+	assert.Equal(t, Ignore, r.Parse(want).Kind)
 }

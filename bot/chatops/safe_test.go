@@ -1,7 +1,9 @@
 package chatops
 
 import (
+	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -34,6 +36,16 @@ func TestSafe(t *testing.T) {
 		{"CRLF becomes LF", "a\r\n/hubbot x\r\n", "a\n\\/hubbot x\n"},
 		{"escaped already", `\/hubbot check`, `\/hubbot check`},
 		{"email is no mention", "mail me@hubbot.co", "mail me@hubbot.co"},
+		{"after a no-break space", "\u00a0/hubbot convert", "\u00a0\\/hubbot convert"},
+		{"after an ideographic space", "\u3000/hubbot convert", "\u3000\\/hubbot convert"},
+		{"after a Unicode space and a bullet", "a\n\u2003- /retest", "a\n\u2003- \\/retest"},
+		{"CR alone is a line break", "a\r/hubbot x", "a\n\\/hubbot x"},
+		{"LINE SEPARATOR is a line break", "a\u2028/hubbot x", "a\n\\/hubbot x"},
+		{"PARAGRAPH SEPARATOR is a line break", "a\u2029@alice", "a\n\\@alice"},
+		{"NEL is a line break", "a\u0085/hubbot x", "a\n\\/hubbot x"},
+		{"a leading LINE SEPARATOR, trimmed later", "\u2028/hubbot convert", "\n\\/hubbot convert"},
+		{"indented code that trimming makes prose", "    /hubbot convert\n    @hubbot", "    \\/hubbot convert\n    \\@hubbot"},
+		{"indented code after prose stays", "text\n\n    /hubbot check", "text\n\n    /hubbot check"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -58,6 +70,8 @@ func TestSafeFeedsBackAsIgnore(t *testing.T) {
 		"> q\n/hubbot check\n\n/hubbot convert",
 		"/hubbot\u00a0check",
 		"   /hubbot check",
+		"a\r/hubbot check",
+		"a\u2028/hubbot check\u2029@hubbot hi\u0085/hubbot convert",
 	}
 	for _, in := range inputs {
 		t.Run(in, func(t *testing.T) {
@@ -65,6 +79,32 @@ func TestSafeFeedsBackAsIgnore(t *testing.T) {
 			out := r.Safe(in)
 			assert.Equal(t, Ignore, r.Parse(out).Kind, "Safe output: %q", out)
 			assert.False(t, Mentions(out, "hubbot"), "Safe output: %q", out)
+		})
+	}
+}
+
+// TestSafeSurvivesTrimming covers texts that only trigger once trimmed,
+// as a caller may trim what it posts: the model answer that starts with a
+// Unicode space and then a command is the case that motivated it.
+func TestSafeSurvivesTrimming(t *testing.T) {
+	r := newTestRegistry(t)
+	for _, in := range []string{
+		"\u00a0/hubbot convert",
+		"\u3000/hubbot convert",
+		"\u2028/hubbot convert",
+		"\u00a0\u3000\u2028 @hubbot convert",
+		"\n\n    /hubbot convert",
+		"    @hubbot hi",
+		"\t- /hubbot check",
+	} {
+		t.Run(in, func(t *testing.T) {
+			out := r.Safe(in)
+			for _, trimmed := range []string{out, strings.TrimSpace(out), strings.TrimFunc(out, unicode.IsSpace)} {
+				assert.Equal(t, Ignore, r.Parse(trimmed).Kind, "%q", trimmed)
+				assert.False(t, Mentions(trimmed, "hubbot"), "%q", trimmed)
+			}
+			trimmed := strings.TrimFunc(in, unicode.IsSpace)
+			require.True(t, r.Parse(trimmed).Kind != Ignore || Mentions(trimmed, "hubbot"), "the input must trigger once trimmed")
 		})
 	}
 }

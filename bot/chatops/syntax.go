@@ -245,12 +245,29 @@ func Mentions(text, name string) bool {
 // does not mention the bot itself, so neither this bot nor a line-oriented
 // bot reading it acts on it. It escapes the first character of each such
 // trigger with a backslash, which Markdown does not render (a trigger inside
-// a code span gets a visible backslash instead). Line endings become "\n".
+// a code span gets a visible backslash instead). Line endings, the Unicode
+// line breaks included, become "\n".
 //
-// For any input, Parse of the result is Ignore and Mentions of the result is
-// false: the fuzz tests check it.
+// A line counts as starting with a trigger also after leading Unicode
+// spaces (U+00A0, U+3000, ...), which a reader does not tell from
+// indentation; and the result stays safe when the caller trims it, which
+// can make a line of indented code the start of a paragraph.
+//
+// For any input, Parse of the result, trimmed or not, is Ignore and
+// Mentions of it is false: the fuzz tests check it.
 func (s Syntax) Safe(text string) string {
-	src := normalize(text)
+	out := s.safe(normalize(text))
+	if rest := strings.TrimLeftFunc(out, unicode.IsSpace); len(rest) < len(out) {
+		// What trimming brings to the start must be safe as it will read
+		// then; the escapes it needs stay harmless where the text is now.
+		lead := out[:len(out)-len(rest)]
+		out = lead + s.safe(rest)
+	}
+	return out
+}
+
+// safe escapes the triggers of a normalized text.
+func (s Syntax) safe(src string) string {
 	d := analyze(src)
 	var at []int
 	for _, l := range d.lines {
@@ -260,8 +277,8 @@ func (s Syntax) Safe(text string) string {
 			if !ok || p >= l.end {
 				continue
 			}
-			if s.hazard(d.prose, p, l.end) {
-				at = append(at, p)
+			if q, ok := s.hazardAt(d.prose, p, l.end); ok {
+				at = append(at, q)
 			} else if q, ce, ok := d.wholeSpan(l, p); ok {
 				if f, _ := s.match(d.view, q, ce); f != 0 {
 					at = append(at, q)
@@ -269,8 +286,10 @@ func (s Syntax) Safe(text string) string {
 			}
 		case lineLazy:
 			// Hidden from Parse, but a raw line still starts with it.
-			if p, ok := d.lineStart(l, src); ok && p < l.end && s.hazard(src, p, l.end) {
-				at = append(at, p)
+			if p, ok := d.lineStart(l, src); ok && p < l.end {
+				if q, ok := s.hazardAt(src, p, l.end); ok {
+					at = append(at, q)
+				}
 			}
 		}
 	}
@@ -291,6 +310,29 @@ func (s Syntax) Safe(text string) string {
 	}
 	b.WriteString(src[last:])
 	return b.String()
+}
+
+// hazardAt reports whether the line text[p:end] starts with a trigger once
+// Unicode spaces and a list bullet before it are skipped, and where.
+func (s Syntax) hazardAt(text string, p, end int) (int, bool) {
+	p = skipSpaces(text, p, end)
+	if n := bulletLen(text[p:end]); n > 0 {
+		p = skipSpaces(text, p+n, end)
+	}
+	return p, p < end && s.hazard(text, p, end)
+}
+
+// skipSpaces returns the offset of the first rune of text[p:end] that is
+// not a Unicode space.
+func skipSpaces(text string, p, end int) int {
+	for p < end {
+		r, n := utf8.DecodeRuneInString(text[p:end])
+		if !unicode.IsSpace(r) {
+			break
+		}
+		p += n
+	}
+	return p
 }
 
 // hazard reports whether text[p:end], the start of a line, would trigger

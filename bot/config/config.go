@@ -25,6 +25,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/hubbot/hubbot/actions"
+	"github.com/hubbot/hubbot/actions/builtin"
 	"github.com/hubbot/hubbot/git"
 )
 
@@ -149,9 +150,6 @@ const (
 	OnCommand     = "command"
 	OnSchedule    = "schedule"
 )
-
-// Built-in actions (values of `uses`).
-var builtins = []string{"modelcard", "safetensors", "run"}
 
 // Default returns the configuration used when no file is given.
 func Default() *Config {
@@ -419,8 +417,8 @@ func (c *Config) Validate() error {
 			add(key+".name", "duplicate action name %q", a.Name)
 		}
 		names[a.Name] = true
-		if !slices.Contains(builtins, a.Uses) {
-			add(key+".uses", "unknown action %q (want one of %s)", a.Uses, strings.Join(builtins, ", "))
+		if _, ok := builtin.Lookup(a.Uses); !ok {
+			add(key+".uses", "unknown action %q (want one of %s)", a.Uses, strings.Join(builtin.Names(), ", "))
 		}
 		if len(a.On) == 0 {
 			add(key+".on", "must name at least one trigger")

@@ -28,7 +28,7 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d)
 // D returns the duration as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
-// Size is a byte count written as "4MiB", "500MB", "20GB" or a plain number.
+// Size is a byte count written as a string: "4MiB", "500MB", "20GB" or "1024".
 type Size int64
 
 // ParseSize reads a size such as "4MiB" (binary), "500MB" (decimal) or "1024".
@@ -45,18 +45,6 @@ func (s *Size) UnmarshalText(b []byte) error {
 	}
 	*s = v
 	return nil
-}
-
-// UnmarshalTOML also accepts a plain integer.
-func (s *Size) UnmarshalTOML(v any) error {
-	switch x := v.(type) {
-	case int64:
-		*s = Size(x)
-		return nil
-	case string:
-		return s.UnmarshalText([]byte(x))
-	}
-	return fmt.Errorf("want a size such as 4MiB, got %v", v)
 }
 
 // MarshalText renders the size in binary units when it divides evenly.

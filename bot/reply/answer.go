@@ -7,7 +7,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/hubbot/hubbot/bot/chatops"
-	"github.com/hubbot/hubbot/bot/report"
 	"github.com/hubbot/hubbot/hubclient"
 )
 
@@ -44,10 +43,9 @@ func compose(in composeInput) string {
 		prose = htmlTagRE.ReplaceAllString(prose, "&lt;$1")
 		return unmention(prose, in.syntax.Name, in.people)
 	})
-	text = in.syntax.Safe(text)
 	text, _ = eachLine(text, func(line string, code bool) string {
 		if !code {
-			return report.Sanitize(line, in.syntax.Prefix)
+			return line
 		}
 		// In code an escape shows, so only our own commands get one:
 		// the model was told not to write them.
@@ -59,7 +57,9 @@ func compose(in composeInput) string {
 	// Only the footer may carry a marker; clean removed every comment, and
 	// this keeps it so whatever the steps above did.
 	text = strings.ReplaceAll(text, "<!--", "&lt;!--")
-	text = strings.TrimSpace(text)
+	// The loop guard comes after the trim: trimming a leading U+00A0 would
+	// otherwise bring a command to the start of the text.
+	text = in.syntax.Safe(strings.TrimSpace(text))
 	if text == "" {
 		return ""
 	}
@@ -73,7 +73,16 @@ func compose(in composeInput) string {
 		"</sub>\n" + Marker(in.commentID)
 
 	room := hubclient.MaxCommentSize - utf8.RuneCountInString(footer)
-	return closeFence(truncateAnswer(text, room)) + footer
+	// The guard runs again on what is kept: a cut can end a code span
+	// early and so show what was inside it. Its escapes may need room.
+	body := ""
+	for keep := room; ; keep -= 256 {
+		body = in.syntax.Safe(closeFence(truncateAnswer(text, keep)))
+		if utf8.RuneCountInString(body) <= room || keep <= 256 {
+			break
+		}
+	}
+	return body + footer
 }
 
 var (

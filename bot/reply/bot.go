@@ -13,6 +13,7 @@ import (
 
 	"github.com/hubbot/hubbot/bot/chatops"
 	"github.com/hubbot/hubbot/bot/config"
+	"github.com/hubbot/hubbot/bot/jobs"
 	"github.com/hubbot/hubbot/hubclient"
 	"github.com/hubbot/hubbot/lfs"
 )
@@ -277,7 +278,7 @@ func (b *Bot) Reply(ctx context.Context, req Request) (Result, error) {
 	}
 
 	now := b.opts.Now()
-	claimed, err := b.opts.Ledger.Claim(ctx, Claim{
+	claimed, err := b.opts.Ledger.ClaimReply(ctx, jobs.ReplyClaim{
 		Key: key, Repo: req.Repo.String(), Owner: req.Owner, At: now,
 		StaleBefore: now.Add(-b.lease),
 		WindowStart: now.Add(-time.Hour), Cap: b.cfg.MaxRepliesPerHour,
@@ -286,14 +287,14 @@ func (b *Bot) Reply(ctx context.Context, req Request) (Result, error) {
 		return Result{}, fmt.Errorf("reply to %s: claim: %w", key, err)
 	}
 	switch claimed {
-	case ClaimPosted:
+	case jobs.ReplyPosted:
 		return skipped(logf, "this comment was answered already"), nil
-	case ClaimBusy:
+	case jobs.ReplyBusy:
 		return skipped(logf, "another attempt is answering this comment"), nil
-	case ClaimLimited:
+	case jobs.ReplyLimited:
 		return skipped(logf, fmt.Sprintf("%s had %d replies in the last hour (reply.max_replies_per_hour)",
 			req.Repo, b.cfg.MaxRepliesPerHour)), nil
-	case ClaimResumed:
+	case jobs.ReplyResumed:
 		logf("resuming an unfinished earlier attempt; the discussion has no reply from it")
 	}
 
@@ -301,7 +302,7 @@ func (b *Bot) Reply(ctx context.Context, req Request) (Result, error) {
 	keep := false
 	defer func() {
 		if !keep {
-			if err := b.opts.Ledger.Release(context.WithoutCancel(ctx), key); err != nil {
+			if err := b.opts.Ledger.ReleaseReply(context.WithoutCancel(ctx), key); err != nil {
 				b.log.Warn("release reply claim", "key", key, "err", err)
 			}
 		}
@@ -351,7 +352,7 @@ func (b *Bot) Reply(ctx context.Context, req Request) (Result, error) {
 		return res, fmt.Errorf("reply to %s: %w", key, err)
 	}
 	keep = true
-	if err := b.opts.Ledger.Posted(context.WithoutCancel(ctx), key, b.opts.Now()); err != nil {
+	if err := b.opts.Ledger.ReplyPosted(context.WithoutCancel(ctx), key, b.opts.Now()); err != nil {
 		// The marker on the Hub still prevents a second reply.
 		b.log.Warn("record posted reply", "key", key, "err", err)
 	}

@@ -3,9 +3,7 @@ package reply
 import (
 	"context"
 	"errors"
-	"flag"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -16,24 +14,18 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	goldenfile "github.com/hubbot/hubbot/internal/golden"
+
 	"github.com/hubbot/hubbot/bot/chatops"
 	"github.com/hubbot/hubbot/bot/config"
+	"github.com/hubbot/hubbot/bot/jobs"
 	"github.com/hubbot/hubbot/hubclient"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
-
-// golden compares got with testdata/golden/name, or rewrites it with -update.
+// golden compares got with testdata/golden/name.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test ./bot/reply -update to create the golden files")
-	assert.Equal(t, string(want), got, "golden file %s differs; run with -update after checking the change", path)
+	goldenfile.Assert(t, filepath.Join("testdata", "golden", name), got)
 }
 
 func TestReplyToMention(t *testing.T) {
@@ -297,9 +289,9 @@ func TestLLMErrors(t *testing.T) {
 				assert.NotContains(t, res.Reason, "\n", "the reason is one line")
 				assert.Less(t, len(res.Reason), 400)
 				// The claim was released: a later attempt asks again.
-				claimed, err := f.ledger.Claim(t.Context(), Claim{Key: Key(testRepo, 7, askID), Repo: testRepo.String(), Owner: "job-9", At: f.clock.Now()})
+				claimed, err := f.ledger.ClaimReply(t.Context(), jobs.ReplyClaim{Key: Key(testRepo, 7, askID), Repo: testRepo.String(), Owner: "job-9", At: f.clock.Now()})
 				require.NoError(t, err)
-				assert.Equal(t, ClaimNew, claimed)
+				assert.Equal(t, jobs.ReplyNew, claimed)
 				return
 			}
 			require.Len(t, f.hub.Posted(), 1)
@@ -340,9 +332,9 @@ func TestCancelledJob(t *testing.T) {
 	_, err := f.bot.Reply(ctx, f.request(askID))
 	require.ErrorIs(t, err, shutdown)
 	assert.Empty(t, f.hub.Posted())
-	claimed, err := f.ledger.Claim(t.Context(), Claim{Key: Key(testRepo, 7, askID), Repo: testRepo.String(), Owner: "job-9", At: f.clock.Now()})
+	claimed, err := f.ledger.ClaimReply(t.Context(), jobs.ReplyClaim{Key: Key(testRepo, 7, askID), Repo: testRepo.String(), Owner: "job-9", At: f.clock.Now()})
 	require.NoError(t, err)
-	assert.Equal(t, ClaimNew, claimed, "a cancelled reply releases its claim")
+	assert.Equal(t, jobs.ReplyNew, claimed, "a cancelled reply releases its claim")
 }
 
 func TestMaxCompletionTokensForReasoningModels(t *testing.T) {
@@ -413,15 +405,15 @@ func TestAmbiguousPost(t *testing.T) {
 				assert.Contains(t, res.Comment.Content(), Marker(askID))
 			}
 			assert.Len(t, f.hub.Posted(), tt.posted)
-			claimed, err := f.ledger.Claim(t.Context(), Claim{Key: Key(testRepo, 7, askID), Repo: testRepo.String(), Owner: "job-other", At: f.clock.Now()})
+			claimed, err := f.ledger.ClaimReply(t.Context(), jobs.ReplyClaim{Key: Key(testRepo, 7, askID), Repo: testRepo.String(), Owner: "job-other", At: f.clock.Now()})
 			require.NoError(t, err)
 			switch {
 			case tt.kept:
-				assert.Equal(t, ClaimBusy, claimed)
+				assert.Equal(t, jobs.ReplyBusy, claimed)
 			case tt.posted == 1:
-				assert.Equal(t, ClaimPosted, claimed)
+				assert.Equal(t, jobs.ReplyPosted, claimed)
 			default:
-				assert.Equal(t, ClaimNew, claimed)
+				assert.Equal(t, jobs.ReplyNew, claimed)
 			}
 		})
 	}
@@ -452,7 +444,7 @@ func TestResumeAfterAmbiguousPost(t *testing.T) {
 
 	// A claim abandoned long ago by a dead worker is taken over by anyone.
 	g := newFixture(t, fixtureOptions{})
-	_, err = g.ledger.Claim(t.Context(), Claim{Key: Key(testRepo, 7, askID), Repo: testRepo.String(), Owner: "dead-job", At: g.clock.Now()})
+	_, err = g.ledger.ClaimReply(t.Context(), jobs.ReplyClaim{Key: Key(testRepo, 7, askID), Repo: testRepo.String(), Owner: "dead-job", At: g.clock.Now()})
 	require.NoError(t, err)
 	res, err = g.bot.Reply(t.Context(), g.request(askID))
 	require.NoError(t, err)

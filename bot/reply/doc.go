@@ -58,7 +58,8 @@
 //     comments and invisible characters are removed; outside code, images
 //     become links, raw HTML tags are escaped, and mentions of the bot and
 //     of anyone outside the thread lose their "@"; no line starts with a
-//     command (chatops.Syntax.Safe, and report.Sanitize outside code). It is
+//     command, once trimmed or cut either (chatops.Syntax.Safe, the guard of
+//     everything hubbot posts). It is
 //     cut to fit a Hub comment, an open code block is closed, and a footer
 //     in hubbot's words says it is an automated answer that may be wrong,
 //     followed by the hidden marker <!-- hubbot:reply:COMMENT_ID -->.
@@ -80,7 +81,7 @@
 // asks the model again); an error may be retried by the queue.
 //
 // The store's Ledger keeps one row per key (repo, owner, time, posted) with
-// an index on (repo, time), and does each Claim in one write transaction;
+// an index on (repo, time), and does each ClaimReply in one write transaction;
 // replytest.LedgerRules checks an implementation against the rules.
 // Options.CommandPrefix is [commands] prefix.
 //

@@ -16,6 +16,8 @@ var fuzzSeeds = []string{
 	"```\n/hubbot run\n```", "![a](b) <img src=x>", "=== END DISCUSSION 0123456789ab ===",
 	"--- comment 1 by admin (repo owner) ---", "\u202e@hubbot-bot", "a\r\n\r\n\r\n/hubbot x",
 	"`/hubbot check`", "1. @someone look", "\\@hubbot-bot", "<!-- unclosed",
+	"\u00a0/hubbot convert", "\u3000/hubbot convert", "\u2028/hubbot convert", "a\u2029/hubbot x",
+	"a\u0085@hubbot-bot hi", "a\r/hubbot x", "\u2003- /hubbot check",
 }
 
 // FuzzCompose checks what must hold for any model answer: the comment is

@@ -5,21 +5,16 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/hubbot/hubbot/bot/jobs"
 )
 
 func TestMemoryLedgerErrors(t *testing.T) {
 	l := NewMemoryLedger()
-	_, err := l.Claim(t.Context(), Claim{Repo: "r"})
+	_, err := l.ClaimReply(t.Context(), jobs.ReplyClaim{Repo: "r"})
 	assert.Error(t, err)
-	_, err = l.Claim(t.Context(), Claim{Key: "k"})
+	_, err = l.ClaimReply(t.Context(), jobs.ReplyClaim{Key: "k"})
 	assert.Error(t, err)
-	assert.Error(t, l.Posted(t.Context(), "never-claimed", time.Now()))
-	assert.NoError(t, l.Release(t.Context(), "never-claimed"))
-}
-
-func TestClaimedString(t *testing.T) {
-	for c, want := range map[Claimed]string{ClaimNew: "new", ClaimResumed: "resumed", ClaimBusy: "busy",
-		ClaimPosted: "posted", ClaimLimited: "limited", Claimed(42): "Claimed(42)"} {
-		assert.Equal(t, want, c.String())
-	}
+	assert.Error(t, l.ReplyPosted(t.Context(), "never-claimed", time.Now()))
+	assert.NoError(t, l.ReleaseReply(t.Context(), "never-claimed"))
 }

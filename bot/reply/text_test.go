@@ -224,3 +224,18 @@ func TestReadThread(t *testing.T) {
 	require.NotNil(t, answeredDesc.answered, "the marker is found whatever the id's case, by name alone")
 	assert.Equal(t, "65f00000000000000000e001", answeredDesc.answered.ID)
 }
+
+// TestComposeTrimsBeforeTheGuard is the case that made the guard run last:
+// an answer that starts with a Unicode space and a command was trimmed after
+// it was made safe, and posted with the command at the start of a line.
+func TestComposeTrimsBeforeTheGuard(t *testing.T) {
+	reg, err := chatops.New(chatops.Config{BotName: botName, MentionsAreChat: true})
+	require.NoError(t, err)
+	for _, answer := range []string{"\u00a0/hubbot convert", "\u3000/hubbot convert", "\u2028/hubbot convert", "ok\u2029/hubbot convert"} {
+		got := compose(composeInput{answer: answer, commentID: askID, model: "org/model",
+			syntax: chatops.Syntax{Prefix: "/hubbot", Name: botName}})
+		require.NotEmpty(t, got)
+		assert.Equal(t, chatops.Ignore, reg.Parse(got).Kind, "%q", got)
+		assert.Contains(t, got, `\/hubbot convert`, "%q", got)
+	}
+}

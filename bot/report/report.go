@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/hubbot/hubbot/bot/refs"
 )
 
 // MaxSize is the largest comment the Hub accepts, in characters.
@@ -31,9 +33,6 @@ const (
 	Cancelled State = "cancelled"
 )
 
-// Final reports whether the state is a result.
-func (s State) Final() bool { return s != Queued && s != Running }
-
 var icons = map[State]string{
 	Queued: "⏳", Running: "🔄", Success: "✅", Failure: "❌", Neutral: "ℹ️",
 	Skipped: "⏭️", Errored: "⚠️", Cancelled: "🚫",
@@ -43,13 +42,13 @@ var icons = map[State]string{
 type Report struct {
 	Action  string
 	Ref     string // refs/heads/main, refs/pr/3, ...
+	Base    string // for a pull request, the ref it merges into; else empty
 	SHA     string
 	State   State
 	Summary string // one line of markdown
 	Details string // markdown, shown collapsed
 	LogURL  string // link to the full job log; empty when there is no public URL
 	Updated time.Time
-	Prefix  string // the command prefix, never started a line with in bot output
 }
 
 // Marker is the hidden marker of the sticky report of an action in a pull request.
@@ -63,14 +62,22 @@ func BranchMarker(action, ref string) string {
 
 // Title is the title of a branch's report discussion.
 func Title(action, ref string) string {
-	if ref == "refs/heads/main" || ref == "" {
+	if ref == refs.Main || ref == "" {
 		return "hubbot: " + action
 	}
-	return fmt.Sprintf("hubbot: %s on %s", action, strings.TrimPrefix(strings.TrimPrefix(ref, "refs/heads/"), "refs/"))
+	// Branches go by their name, other refs by what follows "refs/", as
+	// titles always have: the bot finds its discussions by their title.
+	name := strings.TrimPrefix(ref, "refs/")
+	if r := refs.Parse(ref); r.Kind == refs.Branch {
+		name = r.Name
+	}
+	return fmt.Sprintf("hubbot: %s on %s", action, name)
 }
 
 // Render returns the markdown body with the given marker first. The result
-// never exceeds MaxSize.
+// never exceeds MaxSize. It is not yet safe to post: the caller passes it
+// through the loop guard (chatops.Syntax.Safe) with everything else the bot
+// posts.
 func Render(marker string, r Report) string {
 	var head strings.Builder
 	head.WriteString(marker + "\n")
@@ -85,7 +92,11 @@ func Render(marker string, r Report) string {
 		meta = append(meta, "`"+short(r.SHA)+"`")
 	}
 	if r.Ref != "" {
-		meta = append(meta, "`"+strings.ReplaceAll(r.Ref, "`", "")+"`")
+		ref := "`" + strings.ReplaceAll(r.Ref, "`", "") + "`"
+		if r.Base != "" {
+			ref += " into `" + strings.ReplaceAll(refs.Parse(r.Base).Short(), "`", "") + "`"
+		}
+		meta = append(meta, ref)
 	}
 	if r.LogURL != "" {
 		meta = append(meta, "[full log]("+r.LogURL+")")
@@ -97,12 +108,12 @@ func Render(marker string, r Report) string {
 
 	details := strings.TrimSpace(r.Details)
 	if details == "" {
-		return Sanitize(head.String(), r.Prefix)
+		return head.String()
 	}
 	const open, close = "\n<details><summary>Details</summary>\n\n", "\n\n</details>\n"
 	room := MaxSize - len([]rune(head.String())) - len([]rune(open)) - len([]rune(close)) - 300
 	details = Tail(details, room, r.LogURL)
-	return Sanitize(head.String()+open+details+close, r.Prefix)
+	return head.String() + open + details + close
 }
 
 // Tail keeps the end of md within max characters, re-opening a code fence
@@ -131,21 +142,6 @@ func Tail(md string, max int, logURL string) string {
 		rest = "```\n" + rest
 	}
 	return note + rest
-}
-
-// Sanitize makes sure no line of bot output starts with the command prefix
-// (or a mention), so that the bot's own comments can never read as a command,
-// to itself or to another bot.
-func Sanitize(md, prefix string) string {
-	lines := strings.Split(md, "\n")
-	for i, line := range lines {
-		trimmed := strings.TrimLeft(line, " \t>*-+0123456789.)")
-		if (prefix != "" && strings.HasPrefix(strings.ToLower(trimmed), strings.ToLower(prefix))) || strings.HasPrefix(trimmed, "@") {
-			indent := len(line) - len(trimmed)
-			lines[i] = line[:indent] + "\\" + trimmed
-		}
-	}
-	return strings.Join(lines, "\n")
 }
 
 var markdownSpecial = regexp.MustCompile("([\\\\`*_\\[\\]<>|#])")

@@ -1,35 +1,27 @@
 package report
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files")
+	"github.com/hubbot/hubbot/bot/chatops"
+	goldenfile "github.com/hubbot/hubbot/internal/golden"
+)
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden.md")
-	if *update {
-		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test -update to create it")
-	assert.Equal(t, string(want), got)
+	goldenfile.Assert(t, filepath.Join("testdata", name+".golden.md"), got)
 }
 
 var updated = time.Date(2026, 11, 28, 4, 5, 0, 0, time.UTC)
 
 func TestRenderGolden(t *testing.T) {
 	base := Report{Action: "model-card", Ref: "refs/pr/3", SHA: "5e7f29fffcc579cb52539fddb14a1a4f85f39e44",
-		LogURL: "https://acme-hubbot.hf.space/api/jobs/42", Updated: updated, Prefix: "/hubbot"}
+		LogURL: "https://acme-hubbot.hf.space/api/jobs/42", Updated: updated}
 	tests := []struct {
 		name   string
 		modify func(*Report)
@@ -56,19 +48,26 @@ func TestRenderGolden(t *testing.T) {
 			if !strings.HasPrefix(r.Ref, "refs/pr/") {
 				marker = BranchMarker(r.Action, r.Ref)
 			}
-			golden(t, tt.name, Render(marker, r))
+			golden(t, tt.name, guard.Safe(Render(marker, r)))
 		})
 	}
 }
 
+// guard is the loop guard the bot passes every report through.
+var guard = chatops.Syntax{Prefix: "/hubbot", Name: "hubbot-ci"}
+
+// TestNoLineStartsWithACommand checks that a report, once through the
+// guard, reads as no command.
 func TestNoLineStartsWithACommand(t *testing.T) {
-	out := Render(Marker("x"), Report{Action: "x", State: Failure, Prefix: "/hubbot",
-		Summary: "/hubbot convert", Details: "/HubBot convert\n  - /hubbot run\n> /hubbot x\n@bot hi\n1. /hubbot y"})
-	for _, line := range strings.Split(out, "\n") {
-		trimmed := strings.TrimLeft(line, " \t>*-+0123456789.)")
-		assert.False(t, strings.HasPrefix(strings.ToLower(trimmed), "/hubbot"), line)
-		assert.False(t, strings.HasPrefix(trimmed, "@"), line)
+	out := guard.Safe(Render(Marker("x"), Report{Action: "x", State: Failure,
+		Summary: "/hubbot convert", Details: "/HubBot convert\n  - /hubbot run\n> /hubbot x\n@hubbot-ci hi\n1. /hubbot y"}))
+	reg, err := chatops.New(chatops.Config{Prefix: guard.Prefix, BotName: guard.Name})
+	if err != nil {
+		t.Fatal(err)
 	}
+	assert.Equal(t, chatops.Ignore, reg.Parse(out).Kind, out)
+	assert.False(t, chatops.Mentions(out, guard.Name), out)
+	assert.Contains(t, out, "\\/HubBot convert")
 }
 
 func TestTruncationKeepsTheTail(t *testing.T) {
@@ -94,4 +93,5 @@ func TestTitles(t *testing.T) {
 	assert.Equal(t, "hubbot: model-card", Title("model-card", "refs/heads/main"))
 	assert.Equal(t, "hubbot: tests on release/1", Title("tests", "refs/heads/release/1"))
 	assert.Equal(t, "hubbot: tests on tags/v1", Title("tests", "refs/tags/v1"))
+	assert.Equal(t, "hubbot: tests on pr/2", Title("tests", "refs/pr/2"))
 }

@@ -256,8 +256,14 @@ func (p *Payload) Key() string {
 	case strings.HasPrefix(p.Event.Scope, "discussion") && p.Discussion != nil:
 		return fmt.Sprintf("discussion:%s:%s:%s:%s", repo, p.Discussion.ID, p.Event.Action, p.Discussion.Status)
 	}
-	sum := sha256.Sum256(p.Raw)
-	return fmt.Sprintf("%s:%s:%s:%s", p.Event.Scope, repo, p.Event.Action, hex.EncodeToString(sum[:8]))
+	return fmt.Sprintf("%s:%s:%s:%s", p.Event.Scope, repo, p.Event.Action, BodyHash(p.Raw))
+}
+
+// BodyHash is a short hash of a delivery's body: the key of a delivery
+// that has nothing better to be known by.
+func BodyHash(body []byte) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:8])
 }
 
 func orDeleted(sha string) string {

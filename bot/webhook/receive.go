@@ -58,7 +58,7 @@ func (r *Receiver) Receive(ctx context.Context, header, query string, body []byt
 	}
 	var version *UnsupportedVersionError
 	if errors.As(err, &version) {
-		return r.record(ctx, jobs.Delivery{Key: "unsupported:" + hashKey(body), Scope: "unknown", Action: "unknown",
+		return r.record(ctx, jobs.Delivery{Key: "unsupported:" + BodyHash(body), Scope: "unknown", Action: "unknown",
 			Body: body, Ignored: version.Error()})
 	}
 	if err != nil {
@@ -152,10 +152,4 @@ func (r *Receiver) observe(scope, action, outcome string) {
 	if r.Observe != nil {
 		r.Observe(scope, action, outcome)
 	}
-}
-
-func hashKey(body []byte) string {
-	p := Payload{Raw: body}
-	k := p.Key()
-	return k[strings.LastIndexByte(k, ':')+1:]
 }

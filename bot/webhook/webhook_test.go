@@ -9,8 +9,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/hubbot/hubbot/bot/config"
-	"github.com/hubbot/hubbot/bot/jobs"
 	"github.com/hubbot/hubbot/hubclient"
 )
 
@@ -122,59 +120,6 @@ func TestVerify(t *testing.T) {
 	assert.ErrorIs(t, v.Verify("wrong", "new-secret"), ErrWrongSecret, "the header wins over the query")
 	assert.ErrorIs(t, NewVerifier(nil).Verify("x", ""), ErrWrongSecret)
 	assert.NotEqual(t, GenerateSecret(), GenerateSecret())
-}
-
-func TestContentRoute(t *testing.T) {
-	cfg, err := config.Parse("c.toml", []byte(`
-[[actions]]
-name = "card"
-uses = "modelcard"
-on = ["push", "pull_request"]
-[[actions]]
-name = "release"
-uses = "run"
-on = ["tag"]
-tags = ["v*"]
-[actions.with]
-command = ["true"]
-[[actions]]
-name = "dev"
-uses = "run"
-on = ["push"]
-branches = ["dev", "feature/*"]
-[actions.with]
-command = ["true"]
-`))
-	require.NoError(t, err)
-	route := ContentRoute(cfg)
-	sha := func(s string) *string { return &s }
-	decide := func(refs ...UpdatedRef) Decision {
-		d, err := route(context.Background(), &Payload{Event: Event{Scope: "repo.content", Action: "update"},
-			Repo: Repo{Name: "acme/tiny", Type: "model"}, UpdatedRefs: refs})
-		require.NoError(t, err)
-		return d
-	}
-	d := decide(UpdatedRef{Ref: "refs/heads/main", OldSHA: sha("a"), NewSHA: sha("b")}, UpdatedRef{Ref: "refs/tags/v1", NewSHA: sha("b")})
-	require.Len(t, d.Jobs, 2)
-	assert.Equal(t, jobs.Spec{Kind: jobs.KindRun, Action: "card", Trigger: "push", Repo: hubclient.Repo{Type: "model", ID: "acme/tiny"},
-		Ref: "refs/heads/main", SHA: "b", OldSHA: "a"}, d.Jobs[0])
-	assert.Equal(t, "release", d.Jobs[1].Action)
-
-	d = decide(UpdatedRef{Ref: "refs/pr/7", NewSHA: sha("c")})
-	require.Len(t, d.Jobs, 1)
-	assert.Equal(t, 7, d.Jobs[0].Discussion)
-	assert.Equal(t, "pull_request", d.Jobs[0].Trigger)
-
-	d = decide(UpdatedRef{Ref: "refs/heads/feature/x", NewSHA: sha("d")})
-	require.Len(t, d.Jobs, 1)
-	assert.Equal(t, "dev", d.Jobs[0].Action)
-
-	d = decide(UpdatedRef{Ref: "refs/heads/main", OldSHA: sha("a")}) // deleted
-	assert.Empty(t, d.Jobs)
-	assert.Contains(t, d.Ignore, "deleted")
-	d = decide(UpdatedRef{Ref: "refs/convert/parquet", NewSHA: sha("e")}, UpdatedRef{Ref: "refs/tags/nightly", NewSHA: sha("e")})
-	assert.Empty(t, d.Jobs)
-	assert.Contains(t, d.Ignore, "matches no action")
 }
 
 func TestRouterFallsBackToBroaderScope(t *testing.T) {
