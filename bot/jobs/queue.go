@@ -99,6 +99,8 @@ type Queue struct {
 	log   *slog.Logger
 	now   func() time.Time
 
+	stopRescuer context.CancelFunc // set on Postgres
+
 	intake   chan *recordReq
 	stopOnce sync.Once
 	draining chan struct{}
@@ -154,14 +156,7 @@ func New(ctx context.Context, opts Options) (*Queue, error) {
 	q := &Queue{b: b, db: b.db, opts: opts, log: log, now: opts.Now,
 		intake: make(chan *recordReq, 1024), draining: make(chan struct{}),
 		running: map[int64]*Log{}, cancels: map[int64]context.CancelFunc{}, shutdown: make(chan struct{})}
-	// Jobs of a process that died are rescued at start-up (see Start) in
-	// the embedded store, where there is one process; with several
-	// replicas, River rescues them after RescueAfter and the job's lease
-	// (see lease) keeps a live replica's job from running twice.
-	rescueAfter := 24 * time.Hour
-	if b.postgres() {
-		rescueAfter = opts.RescueAfter
-	} else {
+	if !b.postgres() {
 		q.wal = &walSyncer{path: filepath.Join(opts.DataDir, "hubbot.db-wal")}
 	}
 
@@ -175,14 +170,19 @@ func New(ctx context.Context, opts Options) (*Queue, error) {
 			queueRun:     {MaxWorkers: opts.Concurrency},
 			queueReports: {MaxWorkers: 2},
 		},
-		Workers:              workers,
-		PeriodicJobs:         append(q.maintenanceJobs(), opts.Periodic...),
-		FetchCooldown:        50 * time.Millisecond, // fetch at once when idle, at most 20 times a second under load
-		FetchPollInterval:    200 * time.Millisecond,
-		JobTimeout:           -1, // each job has its own timeout, set by the handler
-		MaxAttempts:          5,
-		Logger:               log.With("component", "river"),
-		RescueStuckJobsAfter: rescueAfter,
+		Workers:           workers,
+		PeriodicJobs:      append(q.maintenanceJobs(), opts.Periodic...),
+		FetchCooldown:     50 * time.Millisecond, // fetch at once when idle, at most 20 times a second under load
+		FetchPollInterval: 200 * time.Millisecond,
+		JobTimeout:        -1, // each job has its own timeout, set by the handler
+		MaxAttempts:       5,
+		Logger:            log.With("component", "river"),
+		// Jobs of a process that died are taken up at start-up in the
+		// embedded store, where there is one process (see rescue), and by
+		// the other replicas once their lease expires on Postgres (see
+		// runRescuer). River's rescuer, which cannot tell a long job from a
+		// dead one, is a last resort.
+		RescueStuckJobsAfter: 24 * time.Hour,
 	})
 	if err != nil {
 		b.db.close()
@@ -205,6 +205,11 @@ func (q *Queue) Start(ctx context.Context) error {
 	}
 	q.intakeWG.Add(1)
 	go q.runIntake()
+	if q.b.postgres() {
+		rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		q.stopRescuer = cancel
+		go q.runRescuer(rctx)
+	}
 	if err := q.river.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
@@ -243,6 +248,9 @@ func (q *Queue) StopIntake() {
 // then they are cancelled and left to run again after the next start.
 func (q *Queue) Stop(ctx context.Context) error {
 	q.StopIntake()
+	if q.stopRescuer != nil {
+		q.stopRescuer()
+	}
 	done := make(chan error, 1)
 	go func() { done <- q.river.Stop(ctx) }()
 	var err error
@@ -263,6 +271,9 @@ func (q *Queue) Stop(ctx context.Context) error {
 // Close releases the database without waiting for anything; for tests that
 // simulate a crash, and for a start that failed.
 func (q *Queue) Close() error {
+	if q.stopRescuer != nil {
+		q.stopRescuer()
+	}
 	if q.wal != nil {
 		q.wal.close()
 	}
@@ -400,6 +411,7 @@ func (q *Queue) recordTx(ctx context.Context, batch []*recordReq) ([]Recorded, e
 		if len(body) > 256<<10 {
 			body = body[:256<<10]
 		}
+		body = storableText(body)
 		if _, err := tx.exec(ctx, insertDelivery,
 			d.Key, d.Scope, d.Action, d.Repo, outcome, reason, body, now.UnixMilli()); err != nil {
 			return nil, fmt.Errorf("record delivery: %w", err)
@@ -620,6 +632,13 @@ func (q *Queue) cancelRiverJobs(ids []int64) {
 			q.log.Warn("cancel superseded job", "river_id", id, "error", err)
 		}
 	}
+}
+
+// storableText makes s storable as TEXT in both stores: Postgres refuses
+// NUL bytes and invalid UTF-8, which command output and cut payloads may
+// carry.
+func storableText(s string) string {
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
 }
 
 func shortSHA(sha string) string {

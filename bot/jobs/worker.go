@@ -248,7 +248,7 @@ func (q *Queue) leaseTTL() time.Duration {
 
 // requeue records that a job goes back to the queue for another attempt.
 func (q *Queue) requeue(ctx context.Context, job *Job, log *Log) {
-	err := q.endTx(ctx, job, `UPDATE hubbot_jobs SET state = $1, log = $2 WHERE id = $3`, string(StateQueued), log.String(), job.ID)
+	err := q.endTx(ctx, job, `UPDATE hubbot_jobs SET state = $1, log = $2 WHERE id = $3`, string(StateQueued), storableText(log.String()), job.ID)
 	if err != nil {
 		q.log.Error("requeue job", "job_id", job.ID, "error", err)
 	}
@@ -266,7 +266,8 @@ func (q *Queue) finish(ctx context.Context, job *Job, o Outcome, log *Log) error
 	}
 	err := q.endTx(ctx, job, `UPDATE hubbot_jobs SET state = $1, conclusion = $2, summary = $3, details = $4,
 		fingerprint = $5, finished_at = $6, log = $7 WHERE id = $8`,
-		string(o.State), o.Conclusion, o.Summary, o.Details, o.Fingerprint, q.now().UnixMilli(), logText, job.ID)
+		string(o.State), o.Conclusion, storableText(o.Summary), storableText(o.Details), o.Fingerprint, q.now().UnixMilli(),
+		storableText(logText), job.ID)
 	if err != nil {
 		return fmt.Errorf("record end of job %d: %w", job.ID, err)
 	}
