@@ -140,6 +140,7 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 	}
 	b.queue, err = jobs.New(ctx, jobs.Options{
 		DataDir: cfg.Store.DataDir, DatabaseURL: cfg.Store.URL, Concurrency: cfg.Workers.Concurrency,
+		Retention: cfg.Store.Retention.D(), RescueAfter: cfg.Store.RescueAfter.D(),
 		Logger: log, Periodic: jobs.PeriodicJobs(schedules), Observe: b.metrics.observeJob,
 		Handlers: jobs.Handlers{Run: b.runJob, Report: b.reportQueued, Command: b.commandJob, Reply: b.replyJob,
 			Schedule: b.scheduleSpecs},
