@@ -59,6 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return serve(ctx, rest, stdout, stderr, getenv)
 	case "replay":
 		return replay(ctx, rest, stdout, stderr, getenv)
+	case "db":
+		return dbCmd(ctx, rest, stdout, stderr, getenv)
 	case "check-config":
 		return checkConfig(rest, stdout, stderr, getenv)
 	case "check":
@@ -87,6 +89,7 @@ commands:
   check-config [--config PATH]   validate and print the effective configuration
   check [--format text|json] DIR check the model card in a local folder
   convert SRC DST                convert a PyTorch checkpoint (file or folder) to safetensors
+  db migrate|status|copy         the store's migrations; move from SQLite to Postgres
   version                        print the version
 
 environment: HF_TOKEN, WEBHOOK_SECRET, HF_ENDPOINT, HUBBOT_CONFIG, HUBBOT_DATA,
