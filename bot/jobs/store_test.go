@@ -341,3 +341,31 @@ func TestScheduleFiresOnceAcrossReplicas(t *testing.T) {
 type everySecond struct{}
 
 func (everySecond) Next(t time.Time) time.Time { return t.Truncate(time.Second).Add(time.Second) }
+
+// TestDrainedReplicasWorkRunsOnAnother: a replica stopping (SIGTERM) with a
+// job running and one queued leaves both to the other replicas.
+func TestDrainedReplicasWorkRunsOnAnother(t *testing.T) {
+	url := jobstest.PostgresURL(t)
+	started := make(chan struct{}, 4)
+	a, err := New(t.Context(), Options{DataDir: t.TempDir(), DatabaseURL: url, Concurrency: 1,
+		Handlers: Handlers{Run: func(ctx context.Context, job *Job, log *Log) (Outcome, error) {
+			started <- struct{}{}
+			<-ctx.Done()
+			return Outcome{}, ctx.Err()
+		}}})
+	require.NoError(t, err)
+	require.NoError(t, a.Start(t.Context()))
+	ids, err := a.Enqueue(t.Context(), "test", []Spec{spec("refs/heads/one", "a", "tests"), spec("refs/heads/two", "a", "tests")})
+	require.NoError(t, err)
+	<-started // one runs; the other waits for a free worker
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	require.NoError(t, a.Stop(ctx))
+	cancel()
+
+	b := startReplica(t, url, Handlers{Run: func(ctx context.Context, job *Job, log *Log) (Outcome, error) {
+		return Outcome{State: StateSucceeded}, nil
+	}})
+	for _, id := range ids {
+		waitState(t, b, id, StateSucceeded)
+	}
+}
