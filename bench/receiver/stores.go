@@ -37,8 +37,8 @@ type storeRun struct {
 	Err        error
 }
 
-// storesPhase measures ingest (closed loop), answer latency (open loop) and
-// pickup on each store in turn, in the same run, so that the figures can be
+// storesPhase measures pickup, answer latency (open loop) and ingest
+// (closed loop) on each store in turn, in the same run, so that the figures can be
 // read as ratios against SQLite. Each Postgres setup gets a database of
 // its own on the server at pgURL.
 func storesPhase(ctx context.Context, o *options, hub *fakeHub, env botEnv, bin, dir, runID, pgURL string, logf func(string, ...any)) []storeRun {
@@ -73,19 +73,21 @@ func storesPhase(ctx context.Context, o *options, hub *fakeHub, env botEnv, bin,
 				s.more = urls[1:]
 				refs := &refSource{prefix: runID + "-stores-" + fmt.Sprint(i)}
 				build := func() ([]byte, error) { return contentPayload(hub.repo, refs.next()) }
-				var err error
-				if run.Throughput, err = closedLoop(ctx, s, build, conns, o.warmup, o.duration); err != nil {
+				// Pickup first, while the workers are idle; the load phases
+				// leave a backlog behind them. Every store runs the same
+				// sequence, so the figures compare.
+				updates, err := hub.branches(ctx, fmt.Sprintf("%s-stores%d-pickup", runID, i), o.pickupN)
+				if err != nil {
+					return err
+				}
+				if run.Pickup, err = pickupPhase(ctx, s, bots[0].base, updates,
+					func(u refUpdate) ([]byte, error) { return contentPayload(hub.repo, u) }, o.pickupRate, time.Minute); err != nil {
 					return err
 				}
 				if run.Latency, err = openLoop(ctx, s, build, o.rate, o.warmup, o.rateDuration, o.maxInFlight); err != nil {
 					return err
 				}
-				updates, err := hub.branches(ctx, fmt.Sprintf("%s-stores%d-pickup", runID, i), o.pickupN)
-				if err != nil {
-					return err
-				}
-				run.Pickup, err = pickupPhase(ctx, s, bots[0].base, updates,
-					func(u refUpdate) ([]byte, error) { return contentPayload(hub.repo, u) }, o.pickupRate, time.Minute)
+				run.Throughput, err = closedLoop(ctx, s, build, conns, o.warmup, o.duration)
 				return err
 			})
 		out = append(out, run)
