@@ -34,7 +34,7 @@ func IsPostgres(url string) bool {
 
 // openBackend opens the store named by url (Postgres), or the embedded one
 // in dataDir when url is empty.
-func openBackend(ctx context.Context, dataDir, url string) (*backend, error) {
+func openBackend(ctx context.Context, dataDir, url string, concurrency int) (*backend, error) {
 	if url == "" {
 		db, err := openSQLite(dataDir)
 		if err != nil {
@@ -50,6 +50,10 @@ func openBackend(ctx context.Context, dataDir, url string) (*backend, error) {
 		// pgx's message may quote the URL, password included.
 		return nil, errors.New("store.url: not a valid Postgres URL")
 	}
+	// Workers, the intake, River's producers, its listener and its leader
+	// election each hold a connection at times; pgx's default (4 on a
+	// small machine) would make the intake queue behind the workers.
+	cfg.MaxConns = max(cfg.MaxConns, int32(concurrency)+10)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to Postgres: %w", err)
@@ -66,11 +70,6 @@ func openBackend(ctx context.Context, dataDir, url string) (*backend, error) {
 // migrateLockID is the Postgres advisory lock replicas take while they
 // migrate, so that replicas starting together do not race.
 const migrateLockID = 0x68756262 // "hubb"
-
-// intakeLockID serialises, across replicas, the transactions that create
-// jobs: delivery and job dedupe read before they write, which is only safe
-// when no other replica writes the same keys in between.
-const intakeLockID = 0x68756263
 
 // migrate applies River's migrations, then hubbot's, holding the migration
 // lock on Postgres.
@@ -211,7 +210,7 @@ func missingTable(err error) bool {
 // Migrate applies every pending migration to the store named by url (or the
 // embedded one in dataDir) and returns the status after.
 func Migrate(ctx context.Context, dataDir, url string) (SchemaStatus, error) {
-	b, err := openBackend(ctx, dataDir, url)
+	b, err := openBackend(ctx, dataDir, url, 1)
 	if err != nil {
 		return SchemaStatus{}, err
 	}
@@ -224,7 +223,7 @@ func Migrate(ctx context.Context, dataDir, url string) (SchemaStatus, error) {
 
 // Status reads which migrations the store has, changing nothing.
 func Status(ctx context.Context, dataDir, url string) (SchemaStatus, error) {
-	b, err := openBackend(ctx, dataDir, url)
+	b, err := openBackend(ctx, dataDir, url, 1)
 	if err != nil {
 		return SchemaStatus{}, err
 	}

@@ -37,7 +37,7 @@ func Copy(ctx context.Context, fromDir, toURL string) (Copied, error) {
 	if _, err := os.Stat(fromDir + "/hubbot.db"); err != nil {
 		return nil, fmt.Errorf("db copy: no hubbot store in %s: %w", fromDir, err)
 	}
-	src, err := openBackend(ctx, fromDir, "")
+	src, err := openBackend(ctx, fromDir, "", 1)
 	if err != nil {
 		return nil, fmt.Errorf("db copy: open %s: %w", fromDir, err)
 	}
@@ -50,7 +50,7 @@ func Copy(ctx context.Context, fromDir, toURL string) (Copied, error) {
 		return nil, fmt.Errorf("db copy: %w", err)
 	}
 	defer dst.Close()
-	tx, err := dst.beginIntake(ctx)
+	tx, err := dst.db.begin(ctx) // into an empty database no replica uses yet
 	if err != nil {
 		return nil, fmt.Errorf("db copy: %w", err)
 	}

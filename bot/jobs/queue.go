@@ -139,7 +139,7 @@ func New(ctx context.Context, opts Options) (*Queue, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	b, err := openBackend(ctx, opts.DataDir, opts.DatabaseURL)
+	b, err := openBackend(ctx, opts.DataDir, opts.DatabaseURL, opts.Concurrency)
 	if err != nil {
 		return nil, err
 	}
@@ -370,7 +370,12 @@ func (q *Queue) commitBatch(batch []*recordReq) {
 // recordTx writes a batch of deliveries in one transaction, and makes it
 // durable before anyone is answered.
 func (q *Queue) recordTx(ctx context.Context, batch []*recordReq) ([]Recorded, error) {
-	tx, err := q.beginIntake(ctx)
+	var keys []string
+	for _, r := range batch {
+		keys = append(keys, "delivery:"+r.d.Key)
+		keys = append(keys, intakeKeys(r.d.Specs)...)
+	}
+	tx, err := q.beginIntake(ctx, keys)
 	if err != nil {
 		return nil, fmt.Errorf("record delivery: %w", err)
 	}
@@ -436,20 +441,38 @@ func (q *Queue) recordTx(ctx context.Context, batch []*recordReq) ([]Recorded, e
 // dedupeWindow is how long a delivery key or job key counts as seen.
 const dedupeWindow = 24 * time.Hour
 
-// beginIntake begins a transaction that creates jobs. On Postgres it first
-// waits for the other replicas' such transactions (see intakeLockID).
-func (q *Queue) beginIntake(ctx context.Context) (txn, error) {
+// beginIntake begins a transaction that creates jobs. Delivery and job
+// dedupe, and supersede, read before they write, which is only safe when no
+// other replica writes the same keys in between: on Postgres the
+// transaction first takes a lock on each key it may write (see
+// intakeKeys), in one order for every replica, so that two transactions
+// never wait for each other's locks.
+func (q *Queue) beginIntake(ctx context.Context, keys []string) (txn, error) {
 	tx, err := q.db.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if q.b.postgres() {
-		if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock($1)`, intakeLockID); err != nil {
+	if q.b.postgres() && len(keys) > 0 {
+		if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(h) FROM
+			(SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY h) AS ordered`, keys); err != nil {
 			tx.rollback(ctx)
-			return nil, fmt.Errorf("take the intake lock: %w", err)
+			return nil, fmt.Errorf("take the intake locks: %w", err)
 		}
 	}
 	return tx, nil
+}
+
+// intakeKeys are the keys creating jobs for specs may write: their dedupe
+// keys, and the refs whose older work they supersede.
+func intakeKeys(specs []Spec) []string {
+	var keys []string
+	for _, s := range specs {
+		keys = append(keys, "job:"+s.DedupeKey())
+		if s.Kind == KindRun {
+			keys = append(keys, "ref:"+s.Repo.String()+":"+s.Ref+":"+s.Action)
+		}
+	}
+	return keys
 }
 
 func (q *Queue) recentDelivery(ctx context.Context, tx txn, key string, now time.Time) (bool, error) {
@@ -470,7 +493,7 @@ func (q *Queue) Enqueue(ctx context.Context, origin string, specs []Spec) ([]int
 
 // enqueue creates jobs in their own transaction.
 func (q *Queue) enqueue(ctx context.Context, origin string, specs []Spec, dedupe bool) ([]int64, error) {
-	tx, err := q.beginIntake(ctx)
+	tx, err := q.beginIntake(ctx, intakeKeys(specs))
 	if err != nil {
 		return nil, fmt.Errorf("enqueue jobs: %w", err)
 	}
