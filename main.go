@@ -60,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return serve(ctx, rest, stdout, stderr, getenv)
 	case "replay":
 		return replay(ctx, rest, stdout, stderr, getenv)
+	case "db":
+		return dbCmd(ctx, rest, stdout, stderr, getenv)
 	case "check-config":
 		return checkConfig(rest, stdout, stderr, getenv)
 	case "check":
@@ -92,6 +94,7 @@ commands:
   convert SRC DST                convert a PyTorch checkpoint (file or folder) to safetensors
   webhook sync|status [--config PATH]
                                  create or update the bot's Hub webhook; show it
+  db migrate|status|copy         the store's migrations; move from SQLite to Postgres
   version                        print the version
 
 environment: HF_TOKEN, WEBHOOK_SECRET, HF_ENDPOINT, HUBBOT_CONFIG, HUBBOT_DATA,

@@ -154,6 +154,8 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 	}
 	b.queue, err = jobs.New(ctx, jobs.Options{
 		DataDir: cfg.Store.DataDir, DatabaseURL: cfg.Store.URL, Concurrency: cfg.Workers.Concurrency,
+		Retention: cfg.Store.Retention.D(), RescueAfter: cfg.Store.RescueAfter.D(),
+		Recover: b.recoverTick, RecoverEvery: cfg.Workers.RecoveryInterval.D(),
 		Logger: log, Periodic: jobs.PeriodicJobs(schedules), Observe: b.metrics.observeJob,
 		Handlers: jobs.Handlers{Run: b.runJob, Report: func(ctx context.Context, j *jobs.Job) error { return b.pub.queued(ctx, j) }, Command: b.commandJob, Reply: b.replyJob,
 			Schedule: b.scheduleSpecs},
@@ -291,12 +293,11 @@ func CheckActions(cfg *config.Config) error {
 	return err
 }
 
-// Start starts the workers and the periodic recovery scan.
+// Start starts the workers, and with them the periodic recovery scan.
 func (b *Bot) Start(ctx context.Context) error {
 	if err := b.queue.Start(ctx); err != nil {
 		return err
 	}
-	go b.recoveryLoop(context.WithoutCancel(ctx))
 	return nil
 }
 

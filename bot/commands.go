@@ -190,7 +190,7 @@ func (q *commandQueue) LastRuns(ctx context.Context, repo chatops.Repo, ref, sha
 	}
 	out := make([]chatops.PastRun, 0, len(list))
 	for _, j := range list {
-		out = append(out, chatops.PastRun{Action: j.Spec.Action, State: j.State})
+		out = append(out, chatops.PastRun{Action: j.Spec.Action, State: string(j.State)})
 	}
 	return out, nil
 }

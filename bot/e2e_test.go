@@ -331,7 +331,7 @@ command = ["sh", "-c", "if [ -f slow ]; then sleep 60; fi; echo done"]
 	_, err = h.hub.Push(h.bob, "alice/tiny", pr.Ref, hubtest.Change{Delete: []string{"slow"}})
 	require.NoError(t, err)
 	list := h.waitJobs(2)
-	byState := map[string]int{}
+	byState := map[jobs.State]int{}
 	for _, j := range list {
 		byState[j.State]++
 	}

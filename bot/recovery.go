@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/robfig/cron/v3"
 
@@ -131,24 +130,20 @@ func (b *Bot) concreteRepos() []hubclient.Repo {
 	return out
 }
 
-func (b *Bot) recoveryLoop(ctx context.Context) {
+// recoverTick is one recovery scan. The queue runs it at start and every
+// workers.recovery_interval, on one replica only (River's leader).
+func (b *Bot) recoverTick(ctx context.Context) error {
 	if !b.hub.HasToken() && len(b.concreteRepos()) == 0 {
-		return
+		return nil
 	}
-	every := b.cfg.Workers.RecoveryInterval.D()
-	for {
-		n, err := b.Recover(ctx)
-		if err != nil {
-			b.log.Warn("recovery scan", "error", err)
-		} else if n > 0 {
-			b.log.Info("recovery queued missed work", "jobs", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(every):
-		}
+	n, err := b.Recover(ctx)
+	if err != nil {
+		return err
 	}
+	if n > 0 {
+		b.log.Info("recovery queued missed work", "jobs", n)
+	}
+	return nil
 }
 
 // Recover queues what the bot missed on its concrete repos: for each

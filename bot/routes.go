@@ -18,7 +18,7 @@ import (
 // and the reply bot, and says why everything else needs no work.
 func (b *Bot) router() *webhook.Router {
 	r := webhook.NewRouter()
-	r.Handle("repo.content", "update", contentRoute(b.cfg))
+	r.Handle("repo.content", "update", ContentRoute(b.cfg))
 	r.Handle("discussion.comment", "create", b.onComment)
 	r.Handle("discussion", "create", b.onComment) // its first message comes with it
 	r.Handle("discussion.comment", "update", ignore("comment edits and hides are not acted on"))
@@ -38,10 +38,10 @@ func ignore(reason string) webhook.HandlerFunc {
 	}
 }
 
-// contentRoute turns a repo.content event into one run job per updated ref
+// ContentRoute turns a repo.content event into one run job per updated ref
 // and matching action: `push` for branches, `pull_request` for pull
 // requests, `tag` for tags. Deleted refs are ignored.
-func contentRoute(cfg *config.Config) webhook.HandlerFunc {
+func ContentRoute(cfg *config.Config) webhook.HandlerFunc {
 	return func(ctx context.Context, p *webhook.Payload) (webhook.Decision, error) {
 		if len(p.UpdatedRefs) == 0 {
 			return webhook.Ignored("repo.content event without updatedRefs"), nil

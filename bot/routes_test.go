@@ -34,7 +34,7 @@ branches = ["dev", "feature/*"]
 command = ["true"]
 `))
 	require.NoError(t, err)
-	route := contentRoute(cfg)
+	route := ContentRoute(cfg)
 	sha := func(s string) *string { return &s }
 	decide := func(updated ...webhook.UpdatedRef) webhook.Decision {
 		d, err := route(t.Context(), &webhook.Payload{Event: webhook.Event{Scope: "repo.content", Action: "update"},

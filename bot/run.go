@@ -105,7 +105,7 @@ func (b *Bot) runJob(ctx context.Context, job *jobs.Job, log *jobs.Log) (jobs.Ou
 		result.Summary = strings.TrimSpace(result.Summary + " " + note)
 	}
 	out := outcomeOf(result)
-	b.metrics.jobDuration.WithLabelValues(s.Action, out.State).Observe(time.Since(start).Seconds())
+	b.metrics.jobDuration.WithLabelValues(s.Action, string(out.State)).Observe(time.Since(start).Seconds())
 	return b.conclude(ctx, job, base, log, out)
 }
 

@@ -3,7 +3,6 @@ package bot
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"database/sql"
 	"errors"
 	"net"
 	"net/http"
@@ -121,7 +120,7 @@ func (b *Bot) listDeliveries(c *gin.Context) {
 
 func (b *Bot) listJobs(c *gin.Context) {
 	limit, _ := strconv.Atoi(c.Query("limit"))
-	list, err := b.queue.Jobs(c.Request.Context(), jobs.JobFilter{Repo: c.Query("repo"), State: c.Query("state"),
+	list, err := b.queue.Jobs(c.Request.Context(), jobs.JobFilter{Repo: c.Query("repo"), State: jobs.State(c.Query("state")),
 		Action: c.Query("action"), Limit: limit})
 	if err != nil {
 		b.apiError(c, err)
@@ -166,7 +165,7 @@ func (b *Bot) retryJob(c *gin.Context) {
 }
 
 func (b *Bot) apiError(c *gin.Context, err error) {
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, jobs.ErrNotFound) {
 		c.JSON(http.StatusNotFound, gin.H{"error": "not found"})
 		return
 	}

@@ -65,10 +65,16 @@ type botEnv struct {
 	HubURL string
 	Token  string
 	Secret string
+	// DatabaseURL is the Postgres store of the stores phase; empty for
+	// the embedded SQLite store.
+	DatabaseURL string
 }
 
 func (e botEnv) list() []string {
 	env := []string{"HF_ENDPOINT=" + e.HubURL, "HF_TOKEN=" + e.Token, "WEBHOOK_SECRET=" + e.Secret}
+	if e.DatabaseURL != "" {
+		env = append(env, "HUBBOT_DATABASE_URL="+e.DatabaseURL)
+	}
 	for _, k := range []string{"PATH", "HOME", "TMPDIR"} {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)

@@ -109,11 +109,26 @@ func (s *refSource) next() refUpdate {
 	return refUpdate{Ref: ref, New: hex.EncodeToString(sum[:])}
 }
 
-// sender posts deliveries to the bot over keep-alive connections.
+// sender posts deliveries to the bot over keep-alive connections; with
+// several URLs (replicas), to each in turn, as a load balancer would.
 type sender struct {
 	client *http.Client
 	url    string
+	more   []string // further replicas, round-robin with url
+	next   atomic.Uint64
 	secret string
+}
+
+// target is the URL of the next delivery.
+func (s *sender) target() string {
+	if len(s.more) == 0 {
+		return s.url
+	}
+	i := int(s.next.Add(1) % uint64(len(s.more)+1))
+	if i == 0 {
+		return s.url
+	}
+	return s.more[i-1]
 }
 
 // newSender returns a sender that keeps up to conns connections open.
@@ -146,7 +161,7 @@ func (a answer) label() string {
 // post sends one delivery and reads the whole answer, so that the
 // connection goes back to the pool.
 func (s *sender) post(ctx context.Context, body []byte) answer {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.target(), bytes.NewReader(body))
 	if err != nil {
 		return answer{err: fmt.Errorf("build request: %w", err)}
 	}

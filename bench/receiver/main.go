@@ -63,10 +63,15 @@ type options struct {
 	pickupRate   float64
 	perfDir      string
 	isolate      bool
+	pg           string
 }
 
 // phaseNames are the phases, in the order they run by default.
 func phaseNames() []string { return []string{"throughput", "latency", "pickup"} }
+
+// extraPhases run only when asked for: "stores" compares SQLite with
+// Postgres (one and three replicas) and needs a Postgres server.
+func extraPhases() []string { return []string{"stores"} }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
@@ -87,6 +92,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.pickupN, "pickup-n", 50, "pickup: deliveries to send")
 	fs.Float64Var(&o.pickupRate, "pickup-rate", 10, "pickup: at most this many deliveries per second, each sent once the job before has finished")
 	fs.BoolVar(&o.isolate, "isolate", false, "throughput and latency: park the workers (their Hub calls never answer) to measure the receiver alone")
+	fs.StringVar(&o.pg, "pg", os.Getenv("HUBBOT_TEST_DATABASE_URL"), "stores: a Postgres server on which to create the bench databases (default $HUBBOT_TEST_DATABASE_URL)")
 	fs.StringVar(&o.perfDir, "perf", "", "record the bot with `perf record -g` during the throughput and latency phases, into this dir")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -99,8 +105,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	for p := range strings.SplitSeq(*phases, ",") {
 		p = strings.TrimSpace(p)
-		if !slices.Contains(phaseNames(), p) {
-			return nil, fmt.Errorf("-phases: unknown phase %q (known: %s)", p, strings.Join(phaseNames(), ", "))
+		if known := append(phaseNames(), extraPhases()...); !slices.Contains(known, p) {
+			return nil, fmt.Errorf("-phases: unknown phase %q (known: %s)", p, strings.Join(known, ", "))
 		}
 		o.phases = append(o.phases, p)
 	}
@@ -269,6 +275,8 @@ func benchmark(ctx context.Context, o *options, progress io.Writer) (*report, er
 				return err
 			})
 			rep.pickup = &pickupRun{res, st}
+		case "stores":
+			rep.stores = storesPhase(ctx, o, hub, env, bin, dir, runID, o.pg, logf)
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

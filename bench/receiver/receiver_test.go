@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hubbot/hubbot/bot"
 	"github.com/hubbot/hubbot/bot/config"
 	"github.com/hubbot/hubbot/bot/jobs"
 	"github.com/hubbot/hubbot/bot/webhook"
@@ -63,7 +64,7 @@ func testRepo() repoInfo {
 func TestPayloadRoutesToOneJob(t *testing.T) {
 	cfg, err := config.Parse("bench.toml", []byte(botConfig(7860, t.TempDir(), 2)))
 	require.NoError(t, err)
-	route := webhook.ContentRoute(cfg)
+	route := bot.ContentRoute(cfg)
 	src := &refSource{prefix: "run-throughput-64"}
 
 	tests := []struct {

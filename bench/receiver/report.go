@@ -35,6 +35,7 @@ type report struct {
 	throughput        []throughputRun
 	latency           *latencyRun
 	pickup            *pickupRun
+	stores            []storeRun
 }
 
 // verdict compares a result with its target; a phase with errors misses
@@ -135,6 +136,7 @@ func (r *report) String() string {
 		}
 		writeStats(&b, p.stats, "each job run to the end included", r.kept())
 	}
+	writeStores(&b, r.stores, o)
 	fmt.Fprintf(&b, "\ntook %s\n", r.finished.Sub(r.started).Round(time.Second))
 	return b.String()
 }

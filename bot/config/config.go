@@ -76,6 +76,11 @@ type Hub struct {
 type Store struct {
 	DataDir string `toml:"data_dir"`
 	URL     string `toml:"url"`
+	// Retention is how long deliveries and job logs are kept.
+	Retention Duration `toml:"retention"`
+	// RescueAfter bounds how long a job of a replica that died waits before
+	// another replica runs it (Postgres).
+	RescueAfter Duration `toml:"rescue_after"`
 }
 
 // Workers configures job execution.
@@ -157,7 +162,7 @@ func Default() *Config {
 		Server: Server{Listen: ":7860", WebhookPath: "/webhooks/hub", MaxBody: 512 << 10, // see webhook.DefaultMaxBody
 			ShutdownGrace: Duration(30 * time.Second), LogFormat: "text", LogLevel: "info"},
 		Hub:      Hub{Endpoint: "https://huggingface.co"},
-		Store:    Store{DataDir: "./data"},
+		Store:    Store{DataDir: "./data", Retention: Duration(30 * 24 * time.Hour), RescueAfter: Duration(time.Minute)},
 		Workers:  Workers{Concurrency: 2, JobTimeout: Duration(30 * time.Minute), RecoveryInterval: Duration(time.Hour)},
 		Repos:    Repos{Allow: []string{"*"}},
 		Commands: Commands{Enabled: true, Prefix: "/hubbot", Allow: []string{"repo-owner"}, MaxPerComment: 3},

@@ -1,17 +1,12 @@
 package jobs
 
 import (
-	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 
-	"github.com/riverqueue/river/riverdriver/riversqlite"
-	"github.com/riverqueue/river/rivermigrate"
 	_ "modernc.org/sqlite" // the embedded database, pure Go
 )
 
@@ -43,56 +38,10 @@ func openSQLite(dataDir string) (*sql.DB, error) {
 	return db, nil
 }
 
-// migrate runs River's migrations, then hubbot's.
-func migrate(ctx context.Context, db *sql.DB) error {
-	m, err := rivermigrate.New(riversqlite.New(db), nil)
-	if err != nil {
-		return fmt.Errorf("river migrations: %w", err)
-	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return fmt.Errorf("river migrations: %w", err)
-	}
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS hubbot_schema (version INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("hubbot migrations: %w", err)
-	}
-	var version int
-	err = db.QueryRowContext(ctx, `SELECT version FROM hubbot_schema`).Scan(&version)
-	if errors.Is(err, sql.ErrNoRows) {
-		if _, err := db.ExecContext(ctx, `INSERT INTO hubbot_schema (version) VALUES (0)`); err != nil {
-			return fmt.Errorf("hubbot migrations: %w", err)
-		}
-	} else if err != nil {
-		return fmt.Errorf("hubbot migrations: %w", err)
-	}
-	for i := version; i < len(migrations); i++ {
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		for _, stmt := range strings.Split(migrations[i], ";\n") {
-			if strings.TrimSpace(stmt) == "" {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, stmt); err != nil {
-				tx.Rollback()
-				return fmt.Errorf("hubbot migration %d: %w", i+1, err)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE hubbot_schema SET version = $1`, i+1); err != nil {
-			tx.Rollback()
-			return err
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("hubbot migration %d: %w", i+1, err)
-		}
-	}
-	return nil
-}
-
-// migrations are hubbot's own tables. Statements use what SQLite and
-// Postgres share ($N placeholders in queries, BIGINT milliseconds for time,
-// TEXT for JSON); only the id columns differ, and they are written so a
-// Postgres variant only needs BIGSERIAL for INTEGER PRIMARY KEY.
+// migrations are hubbot's own tables, one entry per schema version. They
+// use what SQLite and Postgres share (BIGINT milliseconds for time, TEXT for
+// JSON); only the id columns differ: Postgres reads INTEGER PRIMARY KEY as
+// BIGSERIAL PRIMARY KEY (see pgMigration).
 var migrations = []string{
 	`CREATE TABLE hubbot_deliveries (
 		id INTEGER PRIMARY KEY,
@@ -164,4 +113,10 @@ var migrations = []string{
 		posted_at BIGINT NOT NULL DEFAULT 0
 	);
 	CREATE INDEX hubbot_replies_repo ON hubbot_replies (repo, claimed_at)`,
+	// A lease names the replica holding it, so that the job of a dead
+	// replica can be taken over (see lease); the retention sweep finds old
+	// rows by time.
+	`ALTER TABLE hubbot_locks ADD COLUMN holder TEXT NOT NULL DEFAULT '';
+	CREATE INDEX hubbot_deliveries_received ON hubbot_deliveries (received_at);
+	CREATE INDEX hubbot_jobs_finished ON hubbot_jobs (finished_at)`,
 }

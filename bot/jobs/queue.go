@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +12,18 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
+)
+
+// The statements of the intake's hot path.
+const (
+	recentDelivery = `SELECT COUNT(*) FROM hubbot_deliveries WHERE key = $1 AND outcome = $2 AND received_at > $3`
+	insertDelivery = `INSERT INTO hubbot_deliveries (key, scope, action, repo, outcome, reason, body, received_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
+	recentJob = `SELECT COUNT(*) FROM hubbot_jobs WHERE dedupe_key = $1 AND created_at > $2`
+	insertJob = `INSERT INTO hubbot_jobs (delivery_key, dedupe_key, kind, action, repo, ref, sha, target, spec, state, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`
+	supersededJobs = `SELECT id, state, river_id, sha FROM hubbot_jobs
+		WHERE repo = $1 AND ref = $2 AND action = $3 AND kind = $4 AND id < $5 AND state IN ($6, $7)`
 )
 
 // River job kinds and queues.
@@ -25,12 +35,28 @@ const (
 // ErrDraining is returned by Record once the queue stops accepting work.
 var ErrDraining = errors.New("hubbot is shutting down")
 
+// ErrNotFound is returned for a job (or other record) that does not exist.
+var ErrNotFound = errors.New("not found")
+
 // Options configure a Queue.
 type Options struct {
 	DataDir     string
 	DatabaseURL string // postgres://..., for several replicas; empty for embedded SQLite
 	Concurrency int
-	Logger      *slog.Logger
+	// RescueAfter bounds how long a job of a replica that died stays
+	// unclaimed before another replica runs it (Postgres only: the embedded
+	// store takes such jobs up at the next start). One minute by default.
+	RescueAfter time.Duration
+	// Retention is how long deliveries and job logs are kept; 30 days by
+	// default. See sweep.
+	Retention time.Duration
+	// SweepEvery is how often the retention sweep runs; hourly by default.
+	SweepEvery time.Duration
+	// Recover, when set, runs every RecoverEvery (and at start) on one
+	// replica only: River's elected leader.
+	Recover      func(ctx context.Context) error
+	RecoverEvery time.Duration
+	Logger       *slog.Logger
 	// Handlers run the jobs; see Handlers.
 	Handlers Handlers
 	// Periodic are River periodic jobs (schedules), fired once across replicas.
@@ -56,7 +82,7 @@ type Handlers struct {
 
 // Outcome is how a job ended.
 type Outcome struct {
-	State       string // a terminal state
+	State       State // a terminal state
 	Conclusion  string
 	Summary     string
 	Details     string
@@ -65,14 +91,15 @@ type Outcome struct {
 
 // Queue records deliveries and runs jobs.
 type Queue struct {
-	db       *sql.DB
-	stmts    *stmts
-	wal      *walSyncer
-	embedded bool
-	river    *river.Client[*sql.Tx]
-	opts     Options
-	log      *slog.Logger
-	now      func() time.Time
+	b     *backend
+	db    database
+	wal   *walSyncer // SQLite only
+	river riverClient
+	opts  Options
+	log   *slog.Logger
+	now   func() time.Time
+
+	stopRescuer context.CancelFunc // set on Postgres
 
 	intake   chan *recordReq
 	stopOnce sync.Once
@@ -90,70 +117,80 @@ type Queue struct {
 // New opens the store, runs migrations and prepares River. Call Start to
 // begin working.
 func New(ctx context.Context, opts Options) (*Queue, error) {
-	if opts.DatabaseURL != "" {
-		return nil, errors.New("store.url: the Postgres store is not available in this version; leave it empty to use the embedded SQLite store")
-	}
 	if opts.Concurrency < 1 {
 		opts.Concurrency = 1
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.RescueAfter <= 0 {
+		opts.RescueAfter = time.Minute
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = 30 * 24 * time.Hour
+	}
+	if opts.SweepEvery <= 0 {
+		opts.SweepEvery = time.Hour
+	}
+	if opts.RecoverEvery <= 0 {
+		opts.RecoverEvery = 10 * time.Minute
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	db, err := openSQLite(opts.DataDir)
+	b, err := openBackend(ctx, opts.DataDir, opts.DatabaseURL, opts.Concurrency)
 	if err != nil {
 		return nil, err
 	}
-	if err := migrate(ctx, db); err != nil {
-		db.Close()
+	if err := b.migrate(ctx); err != nil {
+		b.db.close()
 		return nil, err
 	}
-	st, err := prepare(ctx, db)
-	if err != nil {
-		db.Close()
-		return nil, err
+	if sq, ok := b.db.(*sqlDB); ok {
+		if err := sq.prepare(ctx, recentDelivery, insertDelivery, recentJob, insertJob, supersededJobs); err != nil {
+			b.db.close()
+			return nil, err
+		}
 	}
-	q := &Queue{db: db, stmts: st, wal: &walSyncer{path: filepath.Join(opts.DataDir, "hubbot.db-wal")},
-		embedded: true, opts: opts, log: log, now: opts.Now,
+	q := &Queue{b: b, db: b.db, opts: opts, log: log, now: opts.Now,
 		intake: make(chan *recordReq, 1024), draining: make(chan struct{}),
 		running: map[int64]*Log{}, cancels: map[int64]context.CancelFunc{}, shutdown: make(chan struct{})}
+	if !b.postgres() {
+		q.wal = &walSyncer{path: filepath.Join(opts.DataDir, "hubbot.db-wal")}
+	}
 
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &runWorker{q: q})
 	river.AddWorker(workers, &reportWorker{q: q})
 	river.AddWorker(workers, &scheduleWorker{q: q})
-	client, err := river.NewClient(riversqlite.New(db), &river.Config{
+	river.AddWorker(workers, &maintainWorker{q: q})
+	client, err := b.newRiver(&river.Config{
 		Queues: map[string]river.QueueConfig{
 			queueRun:     {MaxWorkers: opts.Concurrency},
 			queueReports: {MaxWorkers: 2},
 		},
 		Workers:           workers,
-		PeriodicJobs:      opts.Periodic,
+		PeriodicJobs:      append(q.maintenanceJobs(), opts.Periodic...),
 		FetchCooldown:     50 * time.Millisecond, // fetch at once when idle, at most 20 times a second under load
 		FetchPollInterval: 200 * time.Millisecond,
 		JobTimeout:        -1, // each job has its own timeout, set by the handler
 		MaxAttempts:       5,
 		Logger:            log.With("component", "river"),
-		// Jobs of a process that died are rescued at start-up (see Start) in
-		// the embedded store, where there is one process.
+		// Jobs of a process that died are taken up at start-up in the
+		// embedded store, where there is one process (see rescue), and by
+		// the other replicas once their lease expires on Postgres (see
+		// runRescuer). River's rescuer, which cannot tell a long job from a
+		// dead one, is a last resort.
 		RescueStuckJobsAfter: 24 * time.Hour,
 	})
 	if err != nil {
-		db.Close()
+		b.db.close()
 		return nil, fmt.Errorf("river: %w", err)
 	}
 	q.river = client
 	return q, nil
 }
-
-// syncWAL makes what was committed durable.
-func (q *Queue) syncWAL() error { return q.wal.sync() }
-
-// DB exposes the database, for tests and the recovery scan.
-func (q *Queue) DB() *sql.DB { return q.db }
 
 // Start rescues jobs a crashed process left running, then starts the intake
 // and the workers.
@@ -161,13 +198,18 @@ func (q *Queue) Start(ctx context.Context) error {
 	if err := q.loadBotCommits(ctx); err != nil {
 		return err
 	}
-	if q.embedded {
+	if !q.b.postgres() {
 		if err := q.rescue(ctx); err != nil {
 			return err
 		}
 	}
 	q.intakeWG.Add(1)
 	go q.runIntake()
+	if q.b.postgres() {
+		rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		q.stopRescuer = cancel
+		go q.runRescuer(rctx)
+	}
 	if err := q.river.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
@@ -177,21 +219,23 @@ func (q *Queue) Start(ctx context.Context) error {
 // rescue makes jobs that were running when the process died available again
 // at once: with the embedded database there is one process, so nothing else
 // can be running them, and waiting for River's stuck-job rescuer would delay
-// them by an hour.
+// them by a day.
 func (q *Queue) rescue(ctx context.Context) error {
-	res, err := q.db.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = datetime('now', 'subsec')
+	n, err := q.db.exec(ctx, `UPDATE river_job SET state = 'available', scheduled_at = datetime('now', 'subsec')
 		WHERE state = 'running'`)
 	if err != nil {
 		return fmt.Errorf("rescue running jobs: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n > 0 {
+	if n > 0 {
 		q.log.Info("taking up jobs a previous process left running", "count", n)
 	}
-	if _, err := q.db.ExecContext(ctx, `UPDATE hubbot_jobs SET state = $1 WHERE state = $2`, StateQueued, StateRunning); err != nil {
+	if _, err := q.db.exec(ctx, `UPDATE hubbot_jobs SET state = $1 WHERE state = $2`, string(StateQueued), string(StateRunning)); err != nil {
 		return fmt.Errorf("rescue running jobs: %w", err)
 	}
-	_, err = q.db.ExecContext(ctx, `DELETE FROM hubbot_locks`)
-	return err
+	if _, err = q.db.exec(ctx, `DELETE FROM hubbot_locks`); err != nil {
+		return fmt.Errorf("rescue running jobs: %w", err)
+	}
+	return nil
 }
 
 // StopIntake stops accepting deliveries: Record returns ErrDraining.
@@ -204,6 +248,9 @@ func (q *Queue) StopIntake() {
 // then they are cancelled and left to run again after the next start.
 func (q *Queue) Stop(ctx context.Context) error {
 	q.StopIntake()
+	if q.stopRescuer != nil {
+		q.stopRescuer()
+	}
 	done := make(chan error, 1)
 	go func() { done <- q.river.Stop(ctx) }()
 	var err error
@@ -215,18 +262,25 @@ func (q *Queue) Stop(ctx context.Context) error {
 		defer cancel()
 		err = q.river.StopAndCancel(cctx)
 	}
-	q.wal.close()
-	if cerr := q.db.Close(); err == nil {
+	if cerr := q.Close(); err == nil {
 		err = cerr
 	}
 	return err
 }
 
 // Close releases the database without waiting for anything; for tests that
-// simulate a crash.
+// simulate a crash, and for a start that failed.
 func (q *Queue) Close() error {
-	q.wal.close()
-	return q.db.Close()
+	if q.stopRescuer != nil {
+		q.stopRescuer()
+	}
+	if q.wal != nil {
+		q.wal.close()
+	}
+	if err := q.db.close(); err != nil {
+		return fmt.Errorf("close the store: %w", err)
+	}
+	return nil
 }
 
 // recordReq is one delivery waiting for the intake's next transaction.
@@ -316,11 +370,16 @@ func (q *Queue) commitBatch(batch []*recordReq) {
 // recordTx writes a batch of deliveries in one transaction, and makes it
 // durable before anyone is answered.
 func (q *Queue) recordTx(ctx context.Context, batch []*recordReq) ([]Recorded, error) {
-	tx, err := q.db.BeginTx(ctx, nil)
+	var keys []string
+	for _, r := range batch {
+		keys = append(keys, "delivery:"+r.d.Key)
+		keys = append(keys, intakeKeys(r.d.Specs)...)
+	}
+	tx, err := q.beginIntake(ctx, keys)
 	if err != nil {
 		return nil, fmt.Errorf("record delivery: %w", err)
 	}
-	defer tx.Rollback()
+	defer tx.rollback(ctx)
 	now := q.now()
 	seen := map[string]bool{}
 	var jb jobBatch
@@ -357,7 +416,8 @@ func (q *Queue) recordTx(ctx context.Context, batch []*recordReq) ([]Recorded, e
 		if len(body) > 256<<10 {
 			body = body[:256<<10]
 		}
-		if _, err := tx.StmtContext(ctx, q.stmts.insertDelivery).ExecContext(ctx,
+		body = storableText(body)
+		if _, err := tx.exec(ctx, insertDelivery,
 			d.Key, d.Scope, d.Action, d.Repo, outcome, reason, body, now.UnixMilli()); err != nil {
 			return nil, fmt.Errorf("record delivery: %w", err)
 		}
@@ -366,11 +426,13 @@ func (q *Queue) recordTx(ctx context.Context, batch []*recordReq) ([]Recorded, e
 	if err := q.flushJobs(ctx, tx, &jb); err != nil {
 		return nil, err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := tx.commit(ctx); err != nil {
 		return nil, fmt.Errorf("record delivery: %w", err)
 	}
-	if err := q.syncWAL(); err != nil {
-		return nil, fmt.Errorf("record delivery: %w", err)
+	if q.wal != nil {
+		if err := q.wal.sync(); err != nil {
+			return nil, fmt.Errorf("record delivery: %w", err)
+		}
 	}
 	q.cancelRiverJobs(jb.cancelRunning)
 	return results, nil
@@ -379,9 +441,44 @@ func (q *Queue) recordTx(ctx context.Context, batch []*recordReq) ([]Recorded, e
 // dedupeWindow is how long a delivery key or job key counts as seen.
 const dedupeWindow = 24 * time.Hour
 
-func (q *Queue) recentDelivery(ctx context.Context, tx *sql.Tx, key string, now time.Time) (bool, error) {
+// beginIntake begins a transaction that creates jobs. Delivery and job
+// dedupe, and supersede, read before they write, which is only safe when no
+// other replica writes the same keys in between: on Postgres the
+// transaction first takes a lock on each key it may write (see
+// intakeKeys), in one order for every replica, so that two transactions
+// never wait for each other's locks.
+func (q *Queue) beginIntake(ctx context.Context, keys []string) (txn, error) {
+	tx, err := q.db.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if q.b.postgres() && len(keys) > 0 {
+		if _, err := tx.exec(ctx, `SELECT pg_advisory_xact_lock(h) FROM
+			(SELECT DISTINCT hashtext(k) AS h FROM unnest($1::text[]) AS k ORDER BY h) AS ordered`, keys); err != nil {
+			tx.rollback(ctx)
+			return nil, fmt.Errorf("take the intake locks: %w", err)
+		}
+	}
+	return tx, nil
+}
+
+// intakeKeys are the keys creating jobs for specs may write: their dedupe
+// keys, and the refs whose older work they supersede.
+func intakeKeys(specs []Spec) []string {
+	var keys []string
+	for _, s := range specs {
+		keys = append(keys, "job:"+s.DedupeKey())
+		if s.Kind == KindRun {
+			keys = append(keys, "ref:"+s.Repo.String()+":"+s.Ref+":"+s.Action)
+		}
+	}
+	return keys
+}
+
+func (q *Queue) recentDelivery(ctx context.Context, tx txn, key string, now time.Time) (bool, error) {
 	var n int
-	err := tx.StmtContext(ctx, q.stmts.recentDelivery).QueryRowContext(ctx, key, OutcomeQueued, now.Add(-dedupeWindow).UnixMilli()).Scan(&n)
+	err := tx.queryRow(ctx, recentDelivery,
+		key, OutcomeQueued, now.Add(-dedupeWindow).UnixMilli()).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("look up delivery: %w", err)
 	}
@@ -396,11 +493,11 @@ func (q *Queue) Enqueue(ctx context.Context, origin string, specs []Spec) ([]int
 
 // enqueue creates jobs in their own transaction.
 func (q *Queue) enqueue(ctx context.Context, origin string, specs []Spec, dedupe bool) ([]int64, error) {
-	tx, err := q.db.BeginTx(ctx, nil)
+	tx, err := q.beginIntake(ctx, intakeKeys(specs))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("enqueue jobs: %w", err)
 	}
-	defer tx.Rollback()
+	defer tx.rollback(ctx)
 	var jb jobBatch
 	ids, err := q.enqueueTx(ctx, tx, &jb, origin, specs, q.now(), dedupe)
 	if err != nil {
@@ -409,8 +506,8 @@ func (q *Queue) enqueue(ctx context.Context, origin string, specs []Spec, dedupe
 	if err := q.flushJobs(ctx, tx, &jb); err != nil {
 		return nil, err
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, err
+	if err := tx.commit(ctx); err != nil {
+		return nil, fmt.Errorf("enqueue jobs: %w", err)
 	}
 	q.cancelRiverJobs(jb.cancelRunning)
 	return ids, nil
@@ -425,11 +522,11 @@ type jobBatch struct {
 }
 
 // flushJobs inserts the batch's River jobs and records their ids.
-func (q *Queue) flushJobs(ctx context.Context, tx *sql.Tx, jb *jobBatch) error {
+func (q *Queue) flushJobs(ctx context.Context, tx txn, jb *jobBatch) error {
 	if len(jb.params) == 0 {
 		return nil
 	}
-	res, err := q.river.InsertManyTx(ctx, tx, jb.params)
+	res, err := q.river.insertManyTx(ctx, tx, jb.params)
 	if err != nil {
 		return fmt.Errorf("enqueue jobs: %w", err)
 	}
@@ -450,7 +547,7 @@ func (q *Queue) flushJobs(ctx context.Context, tx *sql.Tx, jb *jobBatch) error {
 		ids = append(ids, fmt.Sprintf("$%d", len(args)-1))
 	}
 	b.WriteString(" ELSE river_id END WHERE id IN (" + strings.Join(ids, ", ") + ")")
-	if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+	if _, err := tx.exec(ctx, b.String(), args...); err != nil {
 		return fmt.Errorf("record River ids: %w", err)
 	}
 	return nil
@@ -458,12 +555,13 @@ func (q *Queue) flushJobs(ctx context.Context, tx *sql.Tx, jb *jobBatch) error {
 
 // enqueueTx inserts jobs in tx, adds their River jobs to jb, and supersedes
 // older work for the same ref and action. It returns the new ids.
-func (q *Queue) enqueueTx(ctx context.Context, tx *sql.Tx, jb *jobBatch, origin string, specs []Spec, now time.Time, dedupe bool) (ids []int64, err error) {
+func (q *Queue) enqueueTx(ctx context.Context, tx txn, jb *jobBatch, origin string, specs []Spec, now time.Time, dedupe bool) (ids []int64, err error) {
 	for _, s := range specs {
 		key := s.DedupeKey()
 		if dedupe {
 			var n int
-			if err := tx.StmtContext(ctx, q.stmts.recentJob).QueryRowContext(ctx, key, now.Add(-dedupeWindow).UnixMilli()).Scan(&n); err != nil {
+			if err := tx.queryRow(ctx, recentJob,
+				key, now.Add(-dedupeWindow).UnixMilli()).Scan(&n); err != nil {
 				return nil, fmt.Errorf("look up job: %w", err)
 			}
 			if n > 0 {
@@ -472,11 +570,11 @@ func (q *Queue) enqueueTx(ctx context.Context, tx *sql.Tx, jb *jobBatch, origin 
 		}
 		specJSON, err := json.Marshal(s)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("encode job: %w", err)
 		}
 		var id int64
-		err = tx.StmtContext(ctx, q.stmts.insertJob).QueryRowContext(ctx,
-			origin, key, string(s.Kind), s.Action, s.Repo.String(), s.Ref, s.SHA, targetKey(s), string(specJSON), StateQueued, now.UnixMilli()).Scan(&id)
+		err = tx.queryRow(ctx, insertJob,
+			origin, key, string(s.Kind), s.Action, s.Repo.String(), s.Ref, s.SHA, targetKey(s), string(specJSON), string(StateQueued), now.UnixMilli()).Scan(&id)
 		if err != nil {
 			return nil, fmt.Errorf("insert job: %w", err)
 		}
@@ -503,44 +601,44 @@ func (q *Queue) enqueueTx(ctx context.Context, tx *sql.Tx, jb *jobBatch, origin 
 // supersedeTx marks older queued or running jobs for the same repo, ref and
 // action as superseded by newID. Queued ones are skipped at once; running
 // ones are returned so their River jobs get cancelled.
-func (q *Queue) supersedeTx(ctx context.Context, tx *sql.Tx, s Spec, newID int64) ([]int64, error) {
-	rows, err := tx.StmtContext(ctx, q.stmts.supersede).QueryContext(ctx,
-		s.Repo.String(), s.Ref, s.Action, string(KindRun), newID, StateQueued, StateRunning)
+func (q *Queue) supersedeTx(ctx context.Context, tx txn, s Spec, newID int64) ([]int64, error) {
+	type old struct {
+		id, riverID int64
+		state       State
+		sha         string
+	}
+	var olds []old
+	rs, err := tx.query(ctx, supersededJobs,
+		s.Repo.String(), s.Ref, s.Action, string(KindRun), newID, string(StateQueued), string(StateRunning))
+	err = scanAll(rs, err, func(r rows) error {
+		var o old
+		var state string
+		err := r.Scan(&o.id, &state, &o.riverID, &o.sha)
+		o.state = State(state)
+		olds = append(olds, o)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("find superseded jobs: %w", err)
 	}
-	type old struct {
-		id, riverID int64
-		state, sha  string
-	}
-	var olds []old
-	for rows.Next() {
-		var o old
-		if err := rows.Scan(&o.id, &o.state, &o.riverID, &o.sha); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		olds = append(olds, o)
-	}
-	rows.Close()
 	var cancel []int64
 	for _, o := range olds {
 		if o.sha == s.SHA {
 			continue // the same revision again (a command re-run): not superseded
 		}
 		if o.state == StateQueued {
-			if _, err := tx.ExecContext(ctx, `UPDATE hubbot_jobs SET state = $1, superseded_by = $2, conclusion = $3, summary = $4, finished_at = $5 WHERE id = $6`,
-				StateSkipped, newID, "superseded", fmt.Sprintf("superseded by %s", shortSHA(s.SHA)), q.now().UnixMilli(), o.id); err != nil {
-				return nil, err
+			if _, err := tx.exec(ctx, `UPDATE hubbot_jobs SET state = $1, superseded_by = $2, conclusion = $3, summary = $4, finished_at = $5 WHERE id = $6`,
+				string(StateSkipped), newID, "superseded", fmt.Sprintf("superseded by %s", shortSHA(s.SHA)), q.now().UnixMilli(), o.id); err != nil {
+				return nil, fmt.Errorf("supersede job %d: %w", o.id, err)
 			}
 			q.observe(s.Action, StateQueued, StateSkipped)
-			if _, err := q.river.JobCancelTx(ctx, tx, o.riverID); err != nil && !errors.Is(err, river.ErrNotFound) {
+			if err := q.river.jobCancelTx(ctx, tx, o.riverID); err != nil {
 				return nil, fmt.Errorf("cancel superseded job: %w", err)
 			}
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE hubbot_jobs SET superseded_by = $1 WHERE id = $2`, newID, o.id); err != nil {
-			return nil, err
+		if _, err := tx.exec(ctx, `UPDATE hubbot_jobs SET superseded_by = $1 WHERE id = $2`, newID, o.id); err != nil {
+			return nil, fmt.Errorf("supersede job %d: %w", o.id, err)
 		}
 		cancel = append(cancel, o.riverID)
 	}
@@ -559,6 +657,13 @@ func (q *Queue) cancelRiverJobs(ids []int64) {
 	}
 }
 
+// storableText makes s storable as TEXT in both stores: Postgres refuses
+// NUL bytes and invalid UTF-8, which command output and cut payloads may
+// carry.
+func storableText(s string) string {
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
+}
+
 func shortSHA(sha string) string {
 	if len(sha) > 7 {
 		return sha[:7]
@@ -566,8 +671,8 @@ func shortSHA(sha string) string {
 	return sha
 }
 
-func (q *Queue) observe(action, from, to string) {
+func (q *Queue) observe(action string, from, to State) {
 	if q.opts.Observe != nil {
-		q.opts.Observe(action, from, to)
+		q.opts.Observe(action, string(from), string(to))
 	}
 }

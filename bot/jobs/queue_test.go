@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hubbot/hubbot/bot/jobs/jobstest"
 	"github.com/hubbot/hubbot/hubclient"
 )
 
@@ -18,9 +19,35 @@ func spec(ref, sha, action string) Spec {
 	return Spec{Kind: KindRun, Action: action, Trigger: "push", Repo: hubclient.Repo{ID: "acme/tiny"}, Ref: ref, SHA: sha}
 }
 
-func startQueue(t *testing.T, dir string, h Handlers) *Queue {
+// The store's contract: every test that takes a store runs against the
+// embedded SQLite store and against Postgres (skipped, saying why, when no
+// server is configured), each in a fresh database of its own.
+type store struct {
+	name string
+	open func(t *testing.T) Options
+}
+
+var stores = []store{
+	{"sqlite", func(t *testing.T) Options { return Options{DataDir: t.TempDir()} }},
+	{"postgres", func(t *testing.T) Options {
+		return Options{DataDir: t.TempDir(), DatabaseURL: jobstest.PostgresURL(t)}
+	}},
+}
+
+// forEachStore runs fn against each store.
+func forEachStore(t *testing.T, fn func(t *testing.T, o Options)) {
+	for _, s := range stores {
+		t.Run(s.name, func(t *testing.T) { fn(t, s.open(t)) })
+	}
+}
+
+func startQueue(t *testing.T, o Options, h Handlers) *Queue {
 	t.Helper()
-	q, err := New(t.Context(), Options{DataDir: dir, Concurrency: 2, Handlers: h})
+	if o.Concurrency == 0 {
+		o.Concurrency = 2
+	}
+	o.Handlers = h
+	q, err := New(t.Context(), o)
 	require.NoError(t, err)
 	require.NoError(t, q.Start(t.Context()))
 	t.Cleanup(func() {
@@ -31,7 +58,7 @@ func startQueue(t *testing.T, dir string, h Handlers) *Queue {
 	return q
 }
 
-func waitState(t *testing.T, q *Queue, id int64, state string) *Job {
+func waitState(t *testing.T, q *Queue, id int64, state State) *Job {
 	t.Helper()
 	var job *Job
 	require.Eventually(t, func() bool {
@@ -43,162 +70,174 @@ func waitState(t *testing.T, q *Queue, id int64, state string) *Job {
 }
 
 func TestRecordRunsJobsOnce(t *testing.T) {
-	var mu sync.Mutex
-	ran := map[string]int{}
-	q := startQueue(t, t.TempDir(), Handlers{Run: func(ctx context.Context, job *Job, log *Log) (Outcome, error) {
+	forEachStore(t, func(t *testing.T, o Options) {
+		var mu sync.Mutex
+		ran := map[string]int{}
+		q := startQueue(t, o, Handlers{Run: func(ctx context.Context, job *Job, log *Log) (Outcome, error) {
+			mu.Lock()
+			ran[job.Spec.SHA]++
+			mu.Unlock()
+			log.Printf("ran %s", job.Spec.SHA)
+			return Outcome{State: StateSucceeded, Conclusion: "success", Summary: "fine"}, nil
+		}})
+		d := Delivery{Key: "content:acme/tiny:refs/heads/main@aaa", Scope: "repo.content", Action: "update", Repo: "acme/tiny",
+			Body: []byte(`{}`), Specs: []Spec{spec("refs/heads/main", "aaa", "tests")}}
+		rec, err := q.Record(t.Context(), d)
+		require.NoError(t, err)
+		assert.Equal(t, OutcomeQueued, rec.Outcome)
+		require.Len(t, rec.Jobs, 1)
+		job := waitState(t, q, rec.Jobs[0], StateSucceeded)
+		assert.Equal(t, "fine", job.Summary)
+		assert.Contains(t, job.Log, "ran aaa")
+		assert.Equal(t, 1, job.Attempt)
+
+		// A replay is a duplicate and creates no job.
+		rec, err = q.Record(t.Context(), d)
+		require.NoError(t, err)
+		assert.Equal(t, OutcomeDuplicate, rec.Outcome)
+		assert.Empty(t, rec.Jobs)
+
+		// An ignored delivery is recorded as such.
+		rec, err = q.Record(t.Context(), Delivery{Key: "x", Scope: "repo.config", Action: "update", Repo: "acme/tiny", Ignored: "not handled"})
+		require.NoError(t, err)
+		assert.Equal(t, OutcomeIgnored, rec.Outcome)
+
+		list, err := q.Deliveries(t.Context(), 10)
+		require.NoError(t, err)
+		require.Len(t, list, 3)
+		assert.Equal(t, []string{OutcomeIgnored, OutcomeDuplicate, OutcomeQueued}, []string{list[0].Outcome, list[1].Outcome, list[2].Outcome})
 		mu.Lock()
-		ran[job.Spec.SHA]++
+		assert.Equal(t, 1, ran["aaa"])
 		mu.Unlock()
-		log.Printf("ran %s", job.Spec.SHA)
-		return Outcome{State: StateSucceeded, Conclusion: "success", Summary: "fine"}, nil
-	}})
-	d := Delivery{Key: "content:acme/tiny:refs/heads/main@aaa", Scope: "repo.content", Action: "update", Repo: "acme/tiny",
-		Body: []byte(`{}`), Specs: []Spec{spec("refs/heads/main", "aaa", "tests")}}
-	rec, err := q.Record(t.Context(), d)
-	require.NoError(t, err)
-	assert.Equal(t, OutcomeQueued, rec.Outcome)
-	require.Len(t, rec.Jobs, 1)
-	job := waitState(t, q, rec.Jobs[0], StateSucceeded)
-	assert.Equal(t, "fine", job.Summary)
-	assert.Contains(t, job.Log, "ran aaa")
-	assert.Equal(t, 1, job.Attempt)
 
-	// A replay is a duplicate and creates no job.
-	rec, err = q.Record(t.Context(), d)
-	require.NoError(t, err)
-	assert.Equal(t, OutcomeDuplicate, rec.Outcome)
-	assert.Empty(t, rec.Jobs)
-
-	// An ignored delivery is recorded as such.
-	rec, err = q.Record(t.Context(), Delivery{Key: "x", Scope: "repo.config", Action: "update", Repo: "acme/tiny", Ignored: "not handled"})
-	require.NoError(t, err)
-	assert.Equal(t, OutcomeIgnored, rec.Outcome)
-
-	list, err := q.Deliveries(t.Context(), 10)
-	require.NoError(t, err)
-	require.Len(t, list, 3)
-	assert.Equal(t, []string{OutcomeIgnored, OutcomeDuplicate, OutcomeQueued}, []string{list[0].Outcome, list[1].Outcome, list[2].Outcome})
-	mu.Lock()
-	assert.Equal(t, 1, ran["aaa"])
-	mu.Unlock()
-
-	// An operator retry runs it again as a new job.
-	newID, err := q.Retry(t.Context(), job.ID)
-	require.NoError(t, err)
-	retried := waitState(t, q, newID, StateSucceeded)
-	assert.Equal(t, job.ID, retried.RetryOf)
-	assert.Equal(t, TriggerRetry, retried.Spec.Trigger)
+		// An operator retry runs it again as a new job.
+		newID, err := q.Retry(t.Context(), job.ID)
+		require.NoError(t, err)
+		retried := waitState(t, q, newID, StateSucceeded)
+		assert.Equal(t, job.ID, retried.RetryOf)
+		assert.Equal(t, TriggerRetry, retried.Spec.Trigger)
+	})
 }
 
 func TestConcurrentDeliveriesShareTransactions(t *testing.T) {
-	q := startQueue(t, t.TempDir(), Handlers{Run: func(ctx context.Context, job *Job, log *Log) (Outcome, error) {
-		return Outcome{State: StateSucceeded}, nil
-	}})
-	var wg sync.WaitGroup
-	errs := make(chan error, 200)
-	for i := range 200 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			key := fmt.Sprintf("k%d", i%150) // 50 replays among them
-			_, err := q.Record(t.Context(), Delivery{Key: key, Scope: "repo.content", Action: "update", Repo: "acme/tiny",
-				Specs: []Spec{spec(fmt.Sprintf("refs/heads/b%d", i%150), "sha", "tests")}})
-			errs <- err
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	forEachStore(t, func(t *testing.T, o Options) {
+		q := startQueue(t, o, Handlers{Run: func(ctx context.Context, job *Job, log *Log) (Outcome, error) {
+			return Outcome{State: StateSucceeded}, nil
+		}})
+		var wg sync.WaitGroup
+		errs := make(chan error, 200)
+		for i := range 200 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				key := fmt.Sprintf("k%d", i%150) // 50 replays among them
+				_, err := q.Record(t.Context(), Delivery{Key: key, Scope: "repo.content", Action: "update", Repo: "acme/tiny",
+					Specs: []Spec{spec(fmt.Sprintf("refs/heads/b%d", i%150), "sha", "tests")}})
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(t, err)
+		}
+		list, err := q.Deliveries(t.Context(), 1000)
 		require.NoError(t, err)
-	}
-	list, err := q.Deliveries(t.Context(), 1000)
-	require.NoError(t, err)
-	counts := map[string]int{}
-	for _, d := range list {
-		counts[d.Outcome]++
-	}
-	assert.Equal(t, 150, counts[OutcomeQueued])
-	assert.Equal(t, 50, counts[OutcomeDuplicate])
+		counts := map[string]int{}
+		for _, d := range list {
+			counts[d.Outcome]++
+		}
+		assert.Equal(t, 150, counts[OutcomeQueued])
+		assert.Equal(t, 50, counts[OutcomeDuplicate])
+	})
 }
 
 func TestSupersede(t *testing.T) {
-	started := make(chan int64, 10)
-	q := startQueue(t, t.TempDir(), Handlers{Run: func(ctx context.Context, job *Job, log *Log) (Outcome, error) {
-		started <- job.ID
-		if job.Spec.SHA == "old" {
-			<-ctx.Done() // a long job
-			return Outcome{}, ctx.Err()
-		}
-		return Outcome{State: StateSucceeded}, nil
-	}})
-	ids, err := q.Enqueue(t.Context(), "test", []Spec{spec("refs/pr/1", "old", "tests")})
-	require.NoError(t, err)
-	require.Equal(t, ids[0], <-started)
-	waitState(t, q, ids[0], StateRunning)
+	forEachStore(t, func(t *testing.T, o Options) {
+		started := make(chan int64, 10)
+		q := startQueue(t, o, Handlers{Run: func(ctx context.Context, job *Job, log *Log) (Outcome, error) {
+			started <- job.ID
+			if job.Spec.SHA == "old" {
+				<-ctx.Done() // a long job
+				return Outcome{}, ctx.Err()
+			}
+			return Outcome{State: StateSucceeded}, nil
+		}})
+		ids, err := q.Enqueue(t.Context(), "test", []Spec{spec("refs/pr/1", "old", "tests")})
+		require.NoError(t, err)
+		require.Equal(t, ids[0], <-started)
+		waitState(t, q, ids[0], StateRunning)
 
-	newIDs, err := q.Enqueue(t.Context(), "test", []Spec{spec("refs/pr/1", "new", "tests")})
-	require.NoError(t, err)
-	old := waitState(t, q, ids[0], StateSkipped)
-	assert.Equal(t, newIDs[0], old.SupersededBy)
-	assert.Equal(t, "superseded", old.Conclusion)
-	waitState(t, q, newIDs[0], StateSucceeded)
+		newIDs, err := q.Enqueue(t.Context(), "test", []Spec{spec("refs/pr/1", "new", "tests")})
+		require.NoError(t, err)
+		old := waitState(t, q, ids[0], StateSkipped)
+		assert.Equal(t, newIDs[0], old.SupersededBy)
+		assert.Equal(t, "superseded", old.Conclusion)
+		waitState(t, q, newIDs[0], StateSucceeded)
+	})
 }
 
 func TestSameRefNeverRunsConcurrently(t *testing.T) {
-	var mu sync.Mutex
-	active, maxActive := map[string]int{}, 0
-	q := startQueue(t, t.TempDir(), Handlers{Run: func(ctx context.Context, job *Job, log *Log) (Outcome, error) {
-		mu.Lock()
-		active[job.Spec.Ref]++
-		maxActive = max(maxActive, active[job.Spec.Ref])
-		mu.Unlock()
-		time.Sleep(50 * time.Millisecond)
-		mu.Lock()
-		active[job.Spec.Ref]--
-		mu.Unlock()
-		return Outcome{State: StateSucceeded}, nil
-	}})
-	// Two actions on the same ref and sha: neither supersedes the other.
-	ids, err := q.Enqueue(t.Context(), "test", []Spec{spec("refs/heads/main", "a", "one"), spec("refs/heads/main", "a", "two")})
-	require.NoError(t, err)
-	for _, id := range ids {
-		waitState(t, q, id, StateSucceeded)
-	}
-	assert.Equal(t, 1, maxActive)
+	forEachStore(t, func(t *testing.T, o Options) {
+		var mu sync.Mutex
+		active, maxActive := map[string]int{}, 0
+		q := startQueue(t, o, Handlers{Run: func(ctx context.Context, job *Job, log *Log) (Outcome, error) {
+			mu.Lock()
+			active[job.Spec.Ref]++
+			maxActive = max(maxActive, active[job.Spec.Ref])
+			mu.Unlock()
+			time.Sleep(50 * time.Millisecond)
+			mu.Lock()
+			active[job.Spec.Ref]--
+			mu.Unlock()
+			return Outcome{State: StateSucceeded}, nil
+		}})
+		// Two actions on the same ref and sha: neither supersedes the other.
+		ids, err := q.Enqueue(t.Context(), "test", []Spec{spec("refs/heads/main", "a", "one"), spec("refs/heads/main", "a", "two")})
+		require.NoError(t, err)
+		for _, id := range ids {
+			waitState(t, q, id, StateSucceeded)
+		}
+		assert.Equal(t, 1, maxActive)
+	})
 }
 
 func TestTemporaryErrorsRetry(t *testing.T) {
-	var mu sync.Mutex
-	calls := 0
-	q := startQueue(t, t.TempDir(), Handlers{Run: func(ctx context.Context, job *Job, log *Log) (Outcome, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		calls++
-		if calls == 1 {
-			return Outcome{}, Temporary(errors.New("hub answered 503"))
-		}
-		return Outcome{State: StateSucceeded}, nil
-	}})
-	ids, err := q.Enqueue(t.Context(), "test", []Spec{spec("refs/heads/main", "a", "one")})
-	require.NoError(t, err)
-	job := waitState(t, q, ids[0], StateSucceeded)
-	assert.Equal(t, 2, job.Attempt)
-	assert.Contains(t, job.Log, "temporary error")
+	forEachStore(t, func(t *testing.T, o Options) {
+		var mu sync.Mutex
+		calls := 0
+		q := startQueue(t, o, Handlers{Run: func(ctx context.Context, job *Job, log *Log) (Outcome, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			calls++
+			if calls == 1 {
+				return Outcome{}, Temporary(errors.New("hub answered 503"))
+			}
+			return Outcome{State: StateSucceeded}, nil
+		}})
+		ids, err := q.Enqueue(t.Context(), "test", []Spec{spec("refs/heads/main", "a", "one")})
+		require.NoError(t, err)
+		job := waitState(t, q, ids[0], StateSucceeded)
+		assert.Equal(t, 2, job.Attempt)
+		assert.Contains(t, job.Log, "temporary error")
+	})
 }
 
 func TestPermanentErrorFailsAndPanicsAreContained(t *testing.T) {
-	q := startQueue(t, t.TempDir(), Handlers{Run: func(ctx context.Context, job *Job, log *Log) (Outcome, error) {
-		if job.Spec.Action == "panics" {
-			panic("boom")
-		}
-		return Outcome{}, errors.New("clone failed: repository not found")
-	}})
-	ids, err := q.Enqueue(t.Context(), "test", []Spec{spec("refs/heads/main", "a", "fails"), spec("refs/heads/x", "a", "panics")})
-	require.NoError(t, err)
-	job := waitState(t, q, ids[0], StateFailed)
-	assert.Equal(t, "clone failed: repository not found", job.Summary)
-	job = waitState(t, q, ids[1], StateFailed)
-	assert.Contains(t, job.Summary, "panic: boom")
+	forEachStore(t, func(t *testing.T, o Options) {
+		q := startQueue(t, o, Handlers{Run: func(ctx context.Context, job *Job, log *Log) (Outcome, error) {
+			if job.Spec.Action == "panics" {
+				panic("boom")
+			}
+			return Outcome{}, errors.New("clone failed: repository not found")
+		}})
+		ids, err := q.Enqueue(t.Context(), "test", []Spec{spec("refs/heads/main", "a", "fails"), spec("refs/heads/x", "a", "panics")})
+		require.NoError(t, err)
+		job := waitState(t, q, ids[0], StateFailed)
+		assert.Equal(t, "clone failed: repository not found", job.Summary)
+		job = waitState(t, q, ids[1], StateFailed)
+		assert.Contains(t, job.Summary, "panic: boom")
+	})
 }
 
 func TestCrashedRunningJobRunsAtNextStart(t *testing.T) {
@@ -219,13 +258,14 @@ func TestCrashedRunningJobRunsAtNextStart(t *testing.T) {
 	// Simulate kill -9: the process vanishes with the job running. Nothing
 	// is stopped cleanly; the database file is simply reopened.
 	q1.river.StopAndCancel(context.Background())
-	_, err = q1.db.Exec(`UPDATE river_job SET state = 'running', finalized_at = NULL`) // as the dead process left it
+	_, err = q1.db.exec(t.Context(), `UPDATE river_job SET state = 'running', finalized_at = NULL`) // as the dead process left it
 	require.NoError(t, err)
-	q1.db.Exec(`UPDATE hubbot_jobs SET state = 'running'`)
+	_, err = q1.db.exec(t.Context(), `UPDATE hubbot_jobs SET state = 'running'`)
+	require.NoError(t, err)
 	q1.Close()
 	close(block)
 
-	q2 := startQueue(t, dir, Handlers{Run: func(ctx context.Context, job *Job, log *Log) (Outcome, error) {
+	q2 := startQueue(t, Options{DataDir: dir}, Handlers{Run: func(ctx context.Context, job *Job, log *Log) (Outcome, error) {
 		return Outcome{State: StateSucceeded, Summary: "second life"}, nil
 	}})
 	job := waitState(t, q2, ids[0], StateSucceeded)
@@ -233,15 +273,17 @@ func TestCrashedRunningJobRunsAtNextStart(t *testing.T) {
 }
 
 func TestPickupLatency(t *testing.T) {
-	started := make(chan time.Time, 1)
-	q := startQueue(t, t.TempDir(), Handlers{Run: func(ctx context.Context, job *Job, log *Log) (Outcome, error) {
-		started <- time.Now()
-		return Outcome{State: StateSucceeded}, nil
-	}})
-	time.Sleep(300 * time.Millisecond) // let the workers settle into their idle poll
-	at := time.Now()
-	_, err := q.Record(t.Context(), Delivery{Key: "k", Scope: "repo.content", Action: "update", Repo: "acme/tiny",
-		Specs: []Spec{spec("refs/heads/main", "a", "one")}})
-	require.NoError(t, err)
-	t.Logf("pickup latency: %v (reported, not asserted)", (<-started).Sub(at))
+	forEachStore(t, func(t *testing.T, o Options) {
+		started := make(chan time.Time, 1)
+		q := startQueue(t, o, Handlers{Run: func(ctx context.Context, job *Job, log *Log) (Outcome, error) {
+			started <- time.Now()
+			return Outcome{State: StateSucceeded}, nil
+		}})
+		time.Sleep(300 * time.Millisecond) // let the workers settle into their idle poll
+		at := time.Now()
+		_, err := q.Record(t.Context(), Delivery{Key: "k", Scope: "repo.content", Action: "update", Repo: "acme/tiny",
+			Specs: []Spec{spec("refs/heads/main", "a", "one")}})
+		require.NoError(t, err)
+		t.Logf("pickup latency: %v (reported, not asserted)", (<-started).Sub(at))
+	})
 }

@@ -1,7 +1,10 @@
 // Package jobs is hubbot's durable work queue: it records deliveries and the
 // jobs they ask for in one transaction, runs jobs with River, supersedes work
-// for refs that moved on, serialises jobs of the same repo and ref, publishes
-// results on the Hub, and finds the events the Hub never re-delivers.
+// for refs that moved on, serialises jobs of the same repo and ref, and keeps
+// what publishing and chat-ops need to remember (report locations, the reply
+// ledger, the bot's own commits). The store is SQLite embedded in one
+// process, or Postgres shared by several replicas; the bot decides what the
+// jobs do (see Handlers).
 package jobs
 
 import (
@@ -23,18 +26,21 @@ const (
 	KindReply   Kind = "reply"   // answer a discussion with the LLM
 )
 
+// State is where a job is in its life.
+type State string
+
 // States a job can be in, as the API reports them.
 const (
-	StateQueued    = "queued"
-	StateRunning   = "running"
-	StateSucceeded = "succeeded"
-	StateFailed    = "failed"
-	StateCancelled = "cancelled"
-	StateSkipped   = "skipped"
+	StateQueued    State = "queued"
+	StateRunning   State = "running"
+	StateSucceeded State = "succeeded"
+	StateFailed    State = "failed"
+	StateCancelled State = "cancelled"
+	StateSkipped   State = "skipped"
 )
 
 // Terminal reports whether a job in state s is done.
-func Terminal(s string) bool {
+func Terminal(s State) bool {
 	switch s {
 	case StateSucceeded, StateFailed, StateCancelled, StateSkipped:
 		return true
@@ -87,7 +93,7 @@ type Job struct {
 	ID           int64     `json:"id"`
 	DeliveryKey  string    `json:"delivery,omitempty"`
 	Spec         Spec      `json:"spec"`
-	State        string    `json:"state"`
+	State        State     `json:"state"`
 	Conclusion   string    `json:"conclusion,omitempty"`
 	Summary      string    `json:"summary,omitempty"`
 	Details      string    `json:"-"`
@@ -99,7 +105,8 @@ type Job struct {
 	FinishedAt   time.Time `json:"finished_at,omitzero"`
 	Log          string    `json:"log,omitempty"`
 
-	lock string // the repo and ref lock this attempt holds, while it runs
+	lock      string // the lease this attempt holds, while it runs (see lockKey)
+	stopLease func() // stops renewing it
 }
 
 // Delivery is a webhook delivery to record, with the jobs it asks for.

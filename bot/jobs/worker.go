@@ -2,10 +2,10 @@ package jobs
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -54,7 +54,7 @@ func (w *runWorker) Timeout(*river.Job[runArgs]) time.Duration { return -1 }
 func (w *runWorker) Work(ctx context.Context, rj *river.Job[runArgs]) error {
 	q := w.q
 	job, err := q.Job(ctx, rj.Args.JobID)
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, ErrNotFound) {
 		return nil // deleted: nothing to do
 	}
 	if err != nil {
@@ -83,17 +83,21 @@ func (w *runWorker) Work(ctx context.Context, rj *river.Job[runArgs]) error {
 		return err
 	}
 	if !got {
-		return river.JobSnooze(lockBusyRetry) // another job of the same repo and ref runs
+		// Another job of the same repo and ref runs, or this very job still
+		// runs on a live replica (River rescued it early).
+		return river.JobSnooze(lockBusyRetry)
 	}
+	jctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	job.stopLease = q.keepLease(jctx, job, cancel)
 	defer func() {
+		job.stopLease()
 		if job.lock != "" { // every end releases it; this is for the unexpected ones
-			q.unlock(context.WithoutCancel(ctx), job.lock, job.ID)
+			q.Unlock(context.WithoutCancel(ctx), job.lock, job.ID)
 		}
 	}()
 	q.observe(job.Spec.Action, StateQueued, StateRunning)
 
-	jctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	log := newLog(job.ID, q.log.With("delivery", job.DeliveryKey, "repo", job.Spec.Repo.String(), "action", job.Spec.Action))
 	log.write(job.Log) // earlier attempts
 	q.runningMu.Lock()
@@ -168,38 +172,83 @@ func (q *Queue) shuttingDown() bool {
 	}
 }
 
-// start marks a job running, taking the lock of its repo and ref for a run
-// job, in one transaction. It reports false, changing nothing, when another
-// job holds the lock.
+// start marks a job running, taking its lease (see lockKey), in one
+// transaction. It reports false, changing nothing, when another attempt
+// holds the lease.
 func (q *Queue) start(ctx context.Context, job *Job) (bool, error) {
-	tx, err := q.db.BeginTx(ctx, nil)
+	tx, err := q.db.begin(ctx)
 	if err != nil {
+		return false, fmt.Errorf("start job %d: %w", job.ID, err)
+	}
+	defer tx.rollback(ctx)
+	key := lockKey(job)
+	got, err := q.lockTx(ctx, tx, key, job.ID, q.leaseTTL())
+	if err != nil || !got {
 		return false, err
 	}
-	defer tx.Rollback()
-	key := ""
-	if job.Spec.Kind == KindRun {
-		key = lockKey(job.Spec)
-		got, err := lockTx(ctx, tx, key, job.ID, q.now(), 2*time.Hour)
-		if err != nil || !got {
-			return false, err
-		}
+	// A job whose state is running here was left by a replica that died:
+	// its lease expired, or it would not be ours.
+	if _, err := tx.exec(ctx, `UPDATE hubbot_jobs SET state = $1, attempt = attempt + 1, started_at = $2 WHERE id = $3`,
+		string(StateRunning), q.now().UnixMilli(), job.ID); err != nil {
+		return false, fmt.Errorf("start job %d: %w", job.ID, err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE hubbot_jobs SET state = $1, attempt = attempt + 1, started_at = $2 WHERE id = $3`,
-		StateRunning, q.now().UnixMilli(), job.ID); err != nil {
-		return false, err
-	}
-	if err := tx.Commit(); err != nil {
-		return false, err
+	if err := tx.commit(ctx); err != nil {
+		return false, fmt.Errorf("start job %d: %w", job.ID, err)
 	}
 	job.lock, job.State = key, StateRunning
 	job.Attempt++
 	return true, nil
 }
 
+// keepLease renews a running job's lease until the returned function is
+// called. If the lease was lost (this replica could not reach the database
+// for longer than the lease), the job is cancelled: another replica may
+// have taken it over.
+func (q *Queue) keepLease(ctx context.Context, job *Job, cancel context.CancelFunc) func() {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	key, id := job.lock, job.ID
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(q.leaseTTL() / 4)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			n, err := q.db.exec(ctx, `UPDATE hubbot_locks SET expires_at = $1 WHERE key = $2 AND job_id = $3 AND holder = $4`,
+				q.now().Add(q.leaseTTL()).UnixMilli(), key, id, q.river.ID())
+			switch {
+			case err != nil:
+				q.log.Warn("renew job lease", "job_id", id, "error", err)
+			case n == 0:
+				q.log.Error("lost the job's lease to another replica; stopping it here", "job_id", id)
+				cancel()
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(done); <-stopped }) }
+}
+
+// leaseTTL is how long a job's lease lasts without renewal: on Postgres,
+// the bound on taking over a dead replica's job; the embedded store drops
+// every lease at start and only needs to outlive a long job's renewals.
+func (q *Queue) leaseTTL() time.Duration {
+	if q.b.postgres() {
+		return q.opts.RescueAfter
+	}
+	return 2 * time.Hour
+}
+
 // requeue records that a job goes back to the queue for another attempt.
 func (q *Queue) requeue(ctx context.Context, job *Job, log *Log) {
-	err := q.endTx(ctx, job, `UPDATE hubbot_jobs SET state = $1, log = $2 WHERE id = $3`, StateQueued, log.String(), job.ID)
+	err := q.endTx(ctx, job, `UPDATE hubbot_jobs SET state = $1, log = $2 WHERE id = $3`, string(StateQueued), storableText(log.String()), job.ID)
 	if err != nil {
 		q.log.Error("requeue job", "job_id", job.ID, "error", err)
 	}
@@ -217,7 +266,8 @@ func (q *Queue) finish(ctx context.Context, job *Job, o Outcome, log *Log) error
 	}
 	err := q.endTx(ctx, job, `UPDATE hubbot_jobs SET state = $1, conclusion = $2, summary = $3, details = $4,
 		fingerprint = $5, finished_at = $6, log = $7 WHERE id = $8`,
-		o.State, o.Conclusion, o.Summary, o.Details, o.Fingerprint, q.now().UnixMilli(), logText, job.ID)
+		string(o.State), o.Conclusion, storableText(o.Summary), storableText(o.Details), o.Fingerprint, q.now().UnixMilli(),
+		storableText(logText), job.ID)
 	if err != nil {
 		return fmt.Errorf("record end of job %d: %w", job.ID, err)
 	}
@@ -228,20 +278,23 @@ func (q *Queue) finish(ctx context.Context, job *Job, o Outcome, log *Log) error
 // endTx runs the statement that ends a job's attempt and releases its lock,
 // in one transaction.
 func (q *Queue) endTx(ctx context.Context, job *Job, query string, args ...any) error {
-	tx, err := q.db.BeginTx(ctx, nil)
+	if job.stopLease != nil {
+		job.stopLease() // before the lease goes, or the renewal would find it lost
+	}
+	tx, err := q.db.begin(ctx)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+	defer tx.rollback(ctx)
+	if _, err := tx.exec(ctx, query, args...); err != nil {
 		return err
 	}
 	if job.lock != "" {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM hubbot_locks WHERE key = $1 AND job_id = $2`, job.lock, job.ID); err != nil {
+		if _, err := tx.exec(ctx, `DELETE FROM hubbot_locks WHERE key = $1 AND job_id = $2 AND holder = $3`, job.lock, job.ID, q.river.ID()); err != nil {
 			return err
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if err := tx.commit(ctx); err != nil {
 		return err
 	}
 	job.lock = ""
@@ -260,7 +313,7 @@ func (w *reportWorker) Work(ctx context.Context, rj *river.Job[reportArgs]) erro
 		return nil
 	}
 	job, err := w.q.Job(ctx, rj.Args.JobID)
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -279,52 +332,61 @@ func (q *Queue) cancelLocal(riverID int64) {
 	}
 }
 
-// lockKey serialises jobs of the same repo and ref.
-func lockKey(s Spec) string { return "ref:" + s.Repo.String() + ":" + s.Ref }
-
-// Lock takes a named lease for a job, shared by every replica through the
-// database; an expired lease can be taken over. It reports whether the lock
-// is now held.
-func (q *Queue) Lock(ctx context.Context, key string, jobID int64, ttl time.Duration) (bool, error) {
-	return q.lock(ctx, key, jobID, ttl)
+// lockKey names a job's lease: run jobs of the same repo and ref share
+// one, so that they never run at the same time; other jobs have their own,
+// which keeps a job that River rescued from a live replica from running
+// twice.
+func lockKey(job *Job) string {
+	if job.Spec.Kind == KindRun {
+		return "ref:" + job.Spec.Repo.String() + ":" + job.Spec.Ref
+	}
+	return fmt.Sprintf("job:%d", job.ID)
 }
 
-// Unlock releases a lease held by jobID.
-func (q *Queue) Unlock(ctx context.Context, key string, jobID int64) { q.unlock(ctx, key, jobID) }
-
-func (q *Queue) lock(ctx context.Context, key string, jobID int64, ttl time.Duration) (bool, error) {
-	tx, err := q.db.BeginTx(ctx, nil)
+// Lock takes a named lease for an owner (a job id, or any number that is
+// not one), shared by every replica through the database; an expired lease
+// is taken over. It reports whether the lease is now held.
+func (q *Queue) Lock(ctx context.Context, key string, owner int64, ttl time.Duration) (bool, error) {
+	tx, err := q.db.begin(ctx)
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("lock %s: %w", key, err)
 	}
-	defer tx.Rollback()
-	got, err := lockTx(ctx, tx, key, jobID, q.now(), ttl)
+	defer tx.rollback(ctx)
+	got, err := q.lockTx(ctx, tx, key, owner, ttl)
 	if err != nil || !got {
 		return false, err
 	}
-	return true, tx.Commit()
+	if err := tx.commit(ctx); err != nil {
+		return false, fmt.Errorf("lock %s: %w", key, err)
+	}
+	return true, nil
 }
 
-// lockTx takes or renews a lease in tx: an expired one is taken over.
-func lockTx(ctx context.Context, tx *sql.Tx, key string, owner int64, now time.Time, ttl time.Duration) (bool, error) {
-	_, err := tx.ExecContext(ctx, `INSERT INTO hubbot_locks (key, job_id, expires_at) VALUES ($1, $2, $3)
-		ON CONFLICT (key) DO UPDATE SET job_id = excluded.job_id, expires_at = excluded.expires_at
-		WHERE hubbot_locks.expires_at < $4 OR hubbot_locks.job_id = excluded.job_id`,
-		key, owner, now.Add(ttl).UnixMilli(), now.UnixMilli())
+// Unlock releases a lease held by owner in this process.
+func (q *Queue) Unlock(ctx context.Context, key string, owner int64) {
+	if _, err := q.db.exec(ctx, `DELETE FROM hubbot_locks WHERE key = $1 AND job_id = $2 AND holder = $3`, key, owner, q.river.ID()); err != nil {
+		q.log.Warn("unlock", "key", key, "error", err)
+	}
+}
+
+// lockTx takes a lease in tx, held by this process: a lease held by another
+// owner, or by the same owner in another process (a job River rescued from
+// a replica that may be alive), is taken over only once it expired.
+func (q *Queue) lockTx(ctx context.Context, tx txn, key string, owner int64, ttl time.Duration) (bool, error) {
+	now := q.now()
+	_, err := tx.exec(ctx, `INSERT INTO hubbot_locks (key, job_id, holder, expires_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (key) DO UPDATE SET job_id = excluded.job_id, holder = excluded.holder, expires_at = excluded.expires_at
+		WHERE hubbot_locks.expires_at < $5 OR (hubbot_locks.job_id = excluded.job_id AND hubbot_locks.holder = excluded.holder)`,
+		key, owner, q.river.ID(), now.Add(ttl).UnixMilli(), now.UnixMilli())
 	if err != nil {
 		return false, fmt.Errorf("lock %s: %w", key, err)
 	}
 	var holder int64
-	if err := tx.QueryRowContext(ctx, `SELECT job_id FROM hubbot_locks WHERE key = $1`, key).Scan(&holder); err != nil {
+	var process string
+	if err := tx.queryRow(ctx, `SELECT job_id, holder FROM hubbot_locks WHERE key = $1`, key).Scan(&holder, &process); err != nil {
 		return false, fmt.Errorf("lock %s: %w", key, err)
 	}
-	return holder == owner, nil
-}
-
-func (q *Queue) unlock(ctx context.Context, key string, jobID int64) {
-	if _, err := q.db.ExecContext(ctx, `DELETE FROM hubbot_locks WHERE key = $1 AND job_id = $2`, key, jobID); err != nil {
-		q.log.Warn("unlock", "key", key, "error", err)
-	}
+	return holder == owner && process == q.river.ID(), nil
 }
 
 func oneLineError(err error) string {

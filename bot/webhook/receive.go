@@ -130,7 +130,7 @@ func (r *Receiver) record(ctx context.Context, d jobs.Delivery) Answer {
 	if err != nil {
 		r.Log.Error("record delivery", "delivery", d.Key, "error", err)
 		r.observe(d.Scope, d.Action, "error")
-		return Answer{Status: http.StatusInternalServerError, Body: map[string]any{"error": "could not record the delivery"}}
+		return Answer{Status: http.StatusServiceUnavailable, Body: map[string]any{"error": "could not record the delivery; replay it later"}}
 	}
 	r.observe(d.Scope, d.Action, rec.Outcome)
 	r.Log.Info("delivery", "delivery", d.Key, "scope", d.Scope, "action", d.Action, "repo", d.Repo,

@@ -32,7 +32,7 @@ func TestWALSyncerFollowsARecreatedLog(t *testing.T) {
 }
 
 func TestDeliveriesAreSyncedBeforeTheAnswer(t *testing.T) {
-	q := startQueue(t, t.TempDir(), Handlers{})
+	q := startQueue(t, Options{DataDir: t.TempDir()}, Handlers{})
 	_, err := q.Record(t.Context(), Delivery{Key: "k", Scope: "repo.content", Action: "update", Repo: "acme/tiny",
 		Specs: []Spec{spec("refs/heads/main", "a", "one")}})
 	require.NoError(t, err)
