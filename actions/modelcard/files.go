@@ -7,6 +7,10 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/text"
 )
 
 // --- the card body -----------------------------------------------------------
@@ -33,22 +37,31 @@ func (c *checker) checkBody() {
 	body := c.fm.body
 	bodyOff := len(c.readme) - len(body)
 	visible := htmlComment.ReplaceAll(body, nil)
-	if len(bytes.TrimSpace(visible)) == 0 {
+	// A Space's page is its app, not its README, so a Space card with
+	// nothing but metadata is normal.
+	if len(bytes.TrimSpace(visible)) == 0 && c.typ != Space {
 		at := c.fm.close
 		if !c.fm.found {
 			at = Pos{1, 1}
 		}
 		c.add(checkBodyEmpty, "", at,
-			"the card has no text after the metadata: the model page shows an empty card",
-			"describe the model: what it does, how it was trained, how to use it, its limitations")
+			fmt.Sprintf("the card has no text after the metadata: the %s page shows an empty card", c.typ.noun()),
+			fmt.Sprintf("describe the %s: %s", c.typ.noun(), c.describeWhat()))
 		return
 	}
+	var prose []byte // the body with code blocks blanked, made when first needed
 	for _, ph := range placeholders() {
-		first := bytes.Index(body, []byte(ph))
+		if !bytes.Contains(body, []byte(ph)) {
+			continue
+		}
+		if prose == nil {
+			prose = withoutCode(body)
+		}
+		first := bytes.Index(prose, []byte(ph))
 		if first < 0 {
 			continue
 		}
-		n := bytes.Count(body, []byte(ph))
+		n := bytes.Count(prose, []byte(ph))
 		times := ""
 		if n > 1 {
 			times = fmt.Sprintf(" (%d times; the first is here)", n)
@@ -57,6 +70,45 @@ func (c *checker) checkBody() {
 			fmt.Sprintf("the card still contains the template text `%s`%s", ph, times),
 			"replace the template text with real information, or remove the sections you cannot fill")
 	}
+}
+
+// describeWhat is what a card of the checker's type should tell readers.
+func (c *checker) describeWhat() string {
+	if c.typ == Dataset {
+		return "what it contains, how it was collected, how to load it, its limitations"
+	}
+	return "what it does, how it was trained, how to use it, its limitations"
+}
+
+// withoutCode returns a copy of a markdown body whose fenced and indented
+// code blocks are blanked out (same length, so offsets still map to
+// positions). Template text quoted in a code block, such as a card that
+// documents another card, is an example and not a leftover. The blocks are
+// found by a CommonMark parser rather than by hand, because whether an
+// indented line is code depends on the lists and quotes around it.
+func withoutCode(body []byte) []byte {
+	out := bytes.Clone(body)
+	doc := goldmark.DefaultParser().Parse(text.NewReader(body))
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		switch n.Kind() {
+		case ast.KindFencedCodeBlock, ast.KindCodeBlock:
+			lines := n.Lines()
+			for i := 0; i < lines.Len(); i++ {
+				seg := lines.At(i)
+				for j := max(seg.Start, 0); j < seg.Stop && j < len(out); j++ {
+					if out[j] != '\n' && out[j] != '\r' {
+						out[j] = 0
+					}
+				}
+			}
+			return ast.WalkSkipChildren, nil
+		}
+		return ast.WalkContinue, nil
+	})
+	return out
 }
 
 // --- the repo's files ----------------------------------------------------------
