@@ -138,8 +138,16 @@ func (c *checker) checkSpaceFields() {
 	}
 	if v := c.spaceString("suggested_hardware"); v != nil && !contains(spaceHardware(), v.text) {
 		fix := "use one of " + strings.Join(quoteAll(spaceHardware()), ", ")
+		var near []string
+		for _, h := range spaceHardware() {
+			if strings.HasPrefix(h, strings.ToLower(v.text)) {
+				near = append(near, h)
+			}
+		}
 		if g := parseVocab(strings.Join(spaceHardware(), "\n")).closest(v.text); g != "" {
 			fix = fmt.Sprintf("use `%s`", g)
+		} else if len(near) > 0 {
+			fix = "use one of " + strings.Join(quoteAll(near), ", ")
 		}
 		c.add(checkSpaceConfig, "suggested_hardware", v.pos,
 			fmt.Sprintf("`%s` is not a hardware flavor of the Hub", sanitize(v.text, 40)), fix)
@@ -272,7 +280,7 @@ func (c *checker) checkAppFile(sdk string) {
 		}
 		return
 	}
-	if v == nil || sdk == "" || c.meta.get("app_build_command") != nil {
+	if v == nil || c.meta.get("app_build_command") != nil {
 		return // a built static Space's app_file is an output of the build
 	}
 	rel := path.Clean(strings.TrimPrefix(v.text, "./"))
