@@ -138,16 +138,8 @@ func (c *checker) checkSpaceFields() {
 	}
 	if v := c.spaceString("suggested_hardware"); v != nil && !contains(spaceHardware(), v.text) {
 		fix := "use one of " + strings.Join(quoteAll(spaceHardware()), ", ")
-		var near []string
-		for _, h := range spaceHardware() {
-			if strings.HasPrefix(h, strings.ToLower(v.text)) {
-				near = append(near, h)
-			}
-		}
-		if g := parseVocab(strings.Join(spaceHardware(), "\n")).closest(v.text); g != "" {
-			fix = fmt.Sprintf("use `%s`", g)
-		} else if len(near) > 0 {
-			fix = "use one of " + strings.Join(quoteAll(near), ", ")
+		if near := suggest(spaceHardware(), v.text); near != "" {
+			fix = near
 		}
 		c.add(checkSpaceConfig, "suggested_hardware", v.pos,
 			fmt.Sprintf("`%s` is not a hardware flavor of the Hub", sanitize(v.text, 40)), fix)
@@ -327,8 +319,8 @@ func (c *checker) checkOAuth() {
 	for _, it := range c.stringsOf(m.get("hf_oauth_scopes"), "hf_oauth_scopes", checkSpaceConfig, true) {
 		if !contains(oauthScopes(), it.s) {
 			fix := "use scopes from https://huggingface.co/docs/hub/oauth, such as `read-repos` or `inference-api`"
-			if g := parseVocab(strings.Join(oauthScopes(), "\n")).closest(it.s); g != "" {
-				fix = fmt.Sprintf("use `%s`", g)
+			if near := suggest(oauthScopes(), it.s); near != "" {
+				fix = near
 			}
 			c.add(checkSpaceConfig, it.field, it.pos, fmt.Sprintf("`%s` is not an OAuth scope of the Hub", sanitize(it.s, 40)), fix)
 		}
@@ -412,6 +404,25 @@ func emojiOnly(s string) bool {
 		}
 	}
 	return true
+}
+
+// suggest proposes the values of list that s probably means: the closest
+// one, or else those it is the start of (`t4` for `t4-small`); "" when
+// none is near.
+func suggest(list []string, s string) string {
+	if g := parseVocab(strings.Join(list, "\n")).closest(s); g != "" {
+		return fmt.Sprintf("use `%s`", g)
+	}
+	var near []string
+	for _, v := range list {
+		if len(s) >= 2 && strings.HasPrefix(v, strings.ToLower(s)) {
+			near = append(near, v)
+		}
+	}
+	if len(near) == 0 {
+		return ""
+	}
+	return "use one of " + strings.Join(quoteAll(near), ", ")
 }
 
 func contains(list []string, s string) bool {
