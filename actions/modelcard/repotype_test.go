@@ -2,11 +2,14 @@ package modelcard
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hubbot/hubbot/actions"
 )
 
 // typedCards are dataset and Space cards with the files such repos hold.
@@ -325,4 +328,75 @@ func TestPlaceholdersInCode(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestActionRulesFollowRepoType: the action applies the rules of the type
+// the bot puts in the workspace, and detects it for a folder without one.
+func TestActionRulesFollowRepoType(t *testing.T) {
+	a, err := New(nil)
+	require.NoError(t, err)
+	// A Space card in a repo that also holds a pickle: as a Space it is
+	// clean; checked as a model it gets the model rules.
+	dir := writeRepo(t, map[string]any{
+		"README.md":  string(readCard(t, "space-docker.md")),
+		"Dockerfile": "FROM scratch\n",
+		"model.bin":  int64(1 << 20),
+	})
+	tests := []struct {
+		repoType string
+		summary  string
+		log      string
+	}{
+		{"space", "✅ Space card: no problems found", "applied the Space card rules"},
+		{"", "✅ Space card: no problems found", "applied the Space card rules"},
+		{"unknown", "✅ Space card: no problems found", "applied the Space card rules"},
+		{"model", "⚠️ Model card: no errors, 4 warnings, 1 suggestion", "applied the model card rules"},
+		{"dataset", "⚠️ Dataset card: no errors, 3 warnings, 1 suggestion", "applied the dataset card rules"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.repoType, func(t *testing.T) {
+			var log bytes.Buffer
+			ws := &actions.Workspace{Dir: dir, Repo: actions.Repo{ID: "example-org/tool", Type: tt.repoType}}
+			res, err := a.Run(t.Context(), ws, &log)
+			require.NoError(t, err)
+			assert.Equal(t, tt.summary, res.Summary)
+			assert.Contains(t, log.String(), tt.log)
+		})
+	}
+}
+
+func TestRunCLIRepoType(t *testing.T) {
+	ds := typedCards()["dataset-broken.md"]
+	files := map[string]any{"README.md": string(readCard(t, "dataset-broken.md"))}
+	for _, f := range ds.files[1:] {
+		files[f.Path] = f.Size
+	}
+	broken := writeRepo(t, files)
+	space := writeRepo(t, map[string]any{"README.md": string(readCard(t, "space-gradio.md")), "app.py": "import gradio\n", "requirements.txt": ""})
+	tests := []struct {
+		name, dir, typ string
+		code           int
+		stdout, stderr string
+	}{
+		{"dataset detected", broken, "", ExitFindings, "dataset card FAILED: 4 errors, 6 warnings", ""},
+		{"dataset named", broken, "dataset", ExitFindings, "[configs]", ""},
+		{"space detected", space, "", ExitOK, "space card ok: 0 errors, 0 warnings, 0 suggestions", ""},
+		{"space checked as a model", space, "model", ExitOK, "model card ok", ""},
+		{"unknown type", space, "bucket", ExitUnusable, "", `unknown repo type "bucket"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			assert.Equal(t, tt.code, RunCLI(t.Context(), tt.dir, "text", tt.typ, Options{}, &stdout, &stderr))
+			assert.Contains(t, stdout.String(), tt.stdout)
+			assert.Contains(t, stderr.String(), tt.stderr)
+		})
+	}
+	var out bytes.Buffer
+	require.Equal(t, ExitFindings, RunCLI(t.Context(), broken, "json", "", Options{}, &out, &out))
+	var decoded struct {
+		Type string `json:"type"`
+	}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &decoded))
+	assert.Equal(t, "dataset", decoded.Type)
 }
