@@ -8,8 +8,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/parser"
 	"github.com/yuin/goldmark/text"
 )
 
@@ -88,7 +88,13 @@ func (c *checker) describeWhat() string {
 // indented line is code depends on the lists and quotes around it.
 func withoutCode(body []byte) []byte {
 	out := bytes.Clone(body)
-	doc := goldmark.DefaultParser().Parse(text.NewReader(body))
+	if len(body) > maxParsedBody || containerDepth(body) > maxContainerDepth {
+		// The parser's cost grows faster than the text on deeply nested
+		// quotes and lists; no real card is this long or nests this deep,
+		// so one that does is searched as plain text rather than parsed.
+		return out
+	}
+	doc := blockParser().Parse(text.NewReader(body))
 	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 		if !entering {
 			return ast.WalkContinue, nil
@@ -109,6 +115,67 @@ func withoutCode(body []byte) []byte {
 		return ast.WalkContinue, nil
 	})
 	return out
+}
+
+// maxParsedBody bounds the body handed to the markdown parser. Real card
+// bodies are tens of kilobytes.
+const maxParsedBody = 256 << 10
+
+// maxContainerDepth bounds the nesting of block quotes and list items in a
+// body handed to the markdown parser.
+const maxContainerDepth = 16
+
+// blockParser is a CommonMark parser for block structure only: code blocks
+// are blocks, so inline parsing (emphasis, links), the costly part on
+// hostile text, is left out.
+func blockParser() parser.Parser {
+	return parser.NewParser(parser.WithBlockParsers(parser.DefaultBlockParsers()...))
+}
+
+// containerDepth measures, in one pass, the deepest nesting of block
+// quote and list markers at the start of a line.
+func containerDepth(body []byte) int {
+	deepest := 0
+	for len(body) > 0 {
+		line := body
+		if i := bytes.IndexByte(body, '\n'); i >= 0 {
+			line, body = body[:i], body[i+1:]
+		} else {
+			body = nil
+		}
+		depth, i := 0, 0
+		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+			i++
+		}
+		for i < len(line) {
+			switch {
+			case line[i] == '>':
+				i++
+			case (line[i] == '-' || line[i] == '+' || line[i] == '*') && i+1 < len(line) && (line[i+1] == ' ' || line[i+1] == '\t'):
+				i += 2
+			case line[i] >= '0' && line[i] <= '9':
+				j := i
+				for j < len(line) && j-i < 10 && line[j] >= '0' && line[j] <= '9' {
+					j++
+				}
+				if j+1 < len(line) && (line[j] == '.' || line[j] == ')') && (line[j+1] == ' ' || line[j+1] == '\t') {
+					i = j + 2
+				} else {
+					i = len(line)
+					continue
+				}
+			default:
+				i = len(line)
+				continue
+			}
+			depth++
+			for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+				i++
+			}
+		}
+		deepest = max(deepest, depth)
+	}
+	return deepest
 }
 
 // --- the repo's files ----------------------------------------------------------

@@ -400,3 +400,19 @@ func TestRunCLIRepoType(t *testing.T) {
 	require.NoError(t, json.Unmarshal(out.Bytes(), &decoded))
 	assert.Equal(t, "dataset", decoded.Type)
 }
+
+// A body nested deeper than any real card is searched as plain text, so
+// the parser never sees it; its placeholders are all reported.
+func TestPlaceholdersInDeepNesting(t *testing.T) {
+	assert.Equal(t, 0, containerDepth([]byte("Text.\n"+strings.Repeat(" ", 40)+"x = 1\n")), "indentation is not nesting")
+	assert.Equal(t, 3, containerDepth([]byte("a\n> - 1. x\n- y\n")))
+	assert.Equal(t, 1, containerDepth([]byte("-x\n1.5 litres\n- y\n")))
+
+	deep := strings.Repeat("> ", maxContainerDepth+1) + "x\n\n```\n[More Information Needed]\n```\n"
+	rep := CheckRepo([]byte("---\ntitle: x\nsdk: docker\n---\n"+deep), fileList("Dockerfile"), Space, Options{})
+	assert.Equal(t, []string{"body-placeholder@8:1"}, positions(rep))
+
+	long := strings.Repeat("Text.\n", maxParsedBody/6+1) + "```\n[More Information Needed]\n```\n"
+	rep = CheckRepo([]byte("---\ntitle: x\nsdk: docker\n---\n"+long), fileList("Dockerfile"), Space, Options{})
+	assert.Len(t, rep.Findings, 1)
+}
