@@ -3,6 +3,7 @@ package modelcard
 import (
 	"bytes"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -415,4 +416,14 @@ func TestPlaceholdersInDeepNesting(t *testing.T) {
 	long := strings.Repeat("Text.\n", maxParsedBody/6+1) + "```\n[More Information Needed]\n```\n"
 	rep = CheckRepo([]byte("---\ntitle: x\nsdk: docker\n---\n"+long), fileList("Dockerfile"), Space, Options{})
 	assert.Len(t, rep.Findings, 1)
+}
+
+// hubbot's own README.md is the card of the Space it deploys as.
+func TestOwnReadmeIsACleanSpaceCard(t *testing.T) {
+	readme, files, err := Load(t.Context(), &actions.Workspace{Dir: filepath.Join("..", "..")})
+	require.NoError(t, err)
+	require.NotNil(t, readme)
+	rep := CheckRepo(readme, files, "", Options{})
+	assert.Equal(t, Space, rep.Type)
+	assert.Empty(t, rep.Findings)
 }
