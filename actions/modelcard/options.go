@@ -81,6 +81,7 @@ const (
 	checkSpaceSDK        = "space-sdk"
 	checkSpaceConfig     = "space-config"
 	checkSpaceAppFile    = "space-app-file"
+	checkSpaceRepoIDs    = "space-repo-ids"
 	checkSpaceUnused     = "space-unused-field"
 	checkSpaceDeprecated = "space-deprecated"
 )
@@ -139,7 +140,8 @@ func Checks() []CheckInfo {
 		{checkDataFiles, Error, "dataset: a data_files path or pattern, or a data_dir, matches nothing in the repo"},
 		{checkDatasetInfo, Warning, "dataset: dataset_info does not have the shape the datasets library writes"},
 		{checkSpaceSDK, Error, "Space: sdk is missing or not gradio, docker or static"},
-		{checkSpaceConfig, Error, "Space: a configuration field has a wrong type or value (colors, ports, versions, short_description length, OAuth, headers, repo ids)"},
+		{checkSpaceConfig, Error, "Space: a configuration field has a wrong type or value (colors, ports, versions, short_description length, OAuth, headers)"},
+		{checkSpaceRepoIDs, Warning, "Space: a models, datasets or preload_from_hub entry is not shaped as a Hub repo id"},
 		{checkSpaceAppFile, Error, "Space: app_file is not in the repo, or a Docker Space has no Dockerfile"},
 		{checkSpaceUnused, Warning, "Space: a field that the Space's SDK or settings make ineffective"},
 		{checkSpaceDeprecated, Warning, "Space: a setting the Hub no longer honours (sdk: streamlit, suggested_storage)"},

@@ -237,7 +237,7 @@ func TestSpaceChecks(t *testing.T) {
 		{name: "short description over the limit", typ: Space, readme: space("sdk: docker", "short_description: "+strings.Repeat("a", 61)), files: docker,
 			want: []at{{checkSpaceConfig, 4, 20}}, contains: []string{"61 characters"}},
 		{name: "linked repos", typ: Space, readme: space("sdk: docker", "models: [gpt2, org/a/b]", "datasets: [https://hf.co/datasets/org/d]"), files: docker,
-			want: []at{{checkSpaceConfig, 4, 16}, {checkSpaceConfig, 5, 12}}, contains: []string{"more than one", "use `org/d`"}},
+			want: []at{{checkSpaceRepoIDs, 4, 16}, {checkSpaceRepoIDs, 5, 12}}, contains: []string{"more than one", "use `org/d`"}},
 		{name: "oauth", typ: Space, readme: space("sdk: docker", "hf_oauth: true", "hf_oauth_scopes: [read-repos, inference]", "hf_oauth_expiration_minutes: 50000"), files: docker,
 			want: []at{{checkSpaceConfig, 5, 31}, {checkSpaceConfig, 6, 30}}, contains: []string{"use one of `inference-api`", "43200"}},
 		{name: "oauth settings without oauth", typ: Space, readme: space("sdk: docker", "hf_oauth_authorized_org: [acme]"), files: docker,
@@ -251,7 +251,7 @@ func TestSpaceChecks(t *testing.T) {
 			want:     []at{{checkSpaceConfig, 5, 3}, {checkSpaceConfig, 6, 33}, {checkSpaceConfig, 7, 3}},
 			contains: []string{"must be lowercase", "use `require-corp`", "only the COEP, COOP and CORP"}},
 		{name: "preload", typ: Space, readme: space("sdk: docker", "preload_from_hub:", "- openai-community/gpt2 config.json 11c5a3d5811f50298f278a704980280950aedb10", "- datasets/org/d", "- a b c d", "- https://hf.co/x/y"), files: docker,
-			want: []at{{checkSpaceConfig, 7, 3}, {checkSpaceConfig, 8, 3}}},
+			want: []at{{checkSpaceConfig, 7, 3}, {checkSpaceRepoIDs, 8, 3}}},
 		{name: "license checked when present", typ: Space, readme: space("sdk: docker", "license: MIT"), files: docker,
 			want: []at{{checkLicense, 4, 10}}},
 	})

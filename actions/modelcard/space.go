@@ -149,9 +149,9 @@ func (c *checker) checkSpaceFields() {
 			"`suggested_storage` is ignored: Spaces no longer offer persistent storage",
 			"remove it; attach a storage bucket as a volume, or keep state in a dataset repo")
 	}
-	c.checkRepoIDs(c.stringsOf(m.get("models"), "models", checkSpaceConfig, true), "models", "model", checkSpaceConfig,
+	c.checkRepoIDs(c.stringsOf(m.get("models"), "models", checkSpaceConfig, true), "models", "model", checkSpaceRepoIDs,
 		"the Hub cannot link the Space to it")
-	c.checkRepoIDs(c.stringsOf(m.get("datasets"), "datasets", checkSpaceConfig, true), "datasets", "dataset", checkSpaceConfig,
+	c.checkRepoIDs(c.stringsOf(m.get("datasets"), "datasets", checkSpaceConfig, true), "datasets", "dataset", checkSpaceRepoIDs,
 		"the Hub cannot link the Space to it")
 	c.stringsOf(m.get("tags"), "tags", checkFieldType, true)
 	c.checkOAuth()
@@ -387,7 +387,7 @@ func (c *checker) checkPreload() {
 		for _, prefix := range []string{"datasets/", "spaces/"} {
 			repo = strings.TrimPrefix(repo, prefix)
 		}
-		c.checkRepoIDs([]strItem{{repo, it.pos, it.field}}, "preload_from_hub", "model", checkSpaceConfig,
+		c.checkRepoIDs([]strItem{{repo, it.pos, it.field}}, "preload_from_hub", "model", checkSpaceRepoIDs,
 			"the Hub cannot download it while building the Space")
 	}
 }
