@@ -5,7 +5,7 @@
 //	hubbot serve [--config PATH]
 //	hubbot replay [--url URL] [--secret S] FILE...
 //	hubbot check-config [--config PATH]
-//	hubbot check [--format text|json] DIR
+//	hubbot check [--format text|json] [--type model|dataset|space] DIR
 //	hubbot convert SRC DST
 //	hubbot webhook sync|status [--config PATH]
 //	hubbot version
@@ -90,7 +90,8 @@ commands:
   replay [--url URL] [--secret S] FILE...
                                  post saved webhook payloads to a running bot
   check-config [--config PATH]   validate and print the effective configuration
-  check [--format text|json] DIR check the model card in a local folder
+  check [--format text|json] [--type model|dataset|space] DIR
+                                 check the card of a local folder (type detected from the card)
   convert SRC DST                convert a PyTorch checkpoint (file or folder) to safetensors
   webhook sync|status [--config PATH]
                                  create or update the bot's Hub webhook; show it
@@ -231,14 +232,15 @@ func replay(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 func check(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("check", stderr)
 	format := fs.String("format", "text", "report format: text or json")
+	repoType := fs.String("type", "", "repo type whose rules apply: model, dataset or space (default: detected from the card)")
 	if fs.Parse(args) != nil {
 		return 2
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: hubbot check [--format text|json] DIR")
+		fmt.Fprintln(stderr, "usage: hubbot check [--format text|json] [--type model|dataset|space] DIR")
 		return 2
 	}
-	return modelcard.RunCLI(ctx, fs.Arg(0), *format, modelcard.Options{}, stdout, stderr)
+	return modelcard.RunCLI(ctx, fs.Arg(0), *format, *repoType, modelcard.Options{}, stdout, stderr)
 }
 
 func convert(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -199,21 +199,22 @@ func TestRunCLI(t *testing.T) {
 		code   int
 		stdout string
 		stderr string
+		typ    string
 	}{
-		{"clean", clean, "", Options{}, ExitOK, "model card ok: 0 errors, 0 warnings, 0 suggestions\n", ""},
-		{"broken", broken, "text", Options{}, ExitFindings, "README.md:2:10: error: `Apache 2.0`", ""},
-		{"warnings pass", warnOnly, "text", Options{}, ExitOK, "[transformers-config]", ""},
-		{"warnings fail when asked", warnOnly, "text", Options{FailOn: "warning"}, ExitFindings, "model card FAILED", ""},
-		{"json", broken, "json", Options{}, ExitFindings, `"conclusion": "failure"`, ""},
-		{"missing folder", filepath.Join(clean, "nope"), "", Options{}, ExitUnusable, "", "hubbot check: read workspace"},
-		{"not a folder", notDir, "", Options{}, ExitUnusable, "", "not a directory"},
-		{"bad format", clean, "yaml", Options{}, ExitUnusable, "", `unknown format "yaml"`},
-		{"bad options", clean, "", Options{FailOn: "never"}, ExitUnusable, "", "fail_on"},
+		{"clean", clean, "", Options{}, ExitOK, "model card ok: 0 errors, 0 warnings, 0 suggestions\n", "", ""},
+		{"broken", broken, "text", Options{}, ExitFindings, "README.md:2:10: error: `Apache 2.0`", "", ""},
+		{"warnings pass", warnOnly, "text", Options{}, ExitOK, "[transformers-config]", "", ""},
+		{"warnings fail when asked", warnOnly, "text", Options{FailOn: "warning"}, ExitFindings, "model card FAILED", "", ""},
+		{"json", broken, "json", Options{}, ExitFindings, `"conclusion": "failure"`, "", ""},
+		{"missing folder", filepath.Join(clean, "nope"), "", Options{}, ExitUnusable, "", "hubbot check: read workspace", ""},
+		{"not a folder", notDir, "", Options{}, ExitUnusable, "", "not a directory", ""},
+		{"bad format", clean, "yaml", Options{}, ExitUnusable, "", `unknown format "yaml"`, ""},
+		{"bad options", clean, "", Options{FailOn: "never"}, ExitUnusable, "", "fail_on", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := RunCLI(t.Context(), tt.dir, tt.format, tt.opts, &stdout, &stderr)
+			code := RunCLI(t.Context(), tt.dir, tt.format, tt.typ, tt.opts, &stdout, &stderr)
 			assert.Equal(t, tt.code, code)
 			if tt.stdout != "" {
 				assert.Contains(t, stdout.String(), tt.stdout)

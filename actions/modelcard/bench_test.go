@@ -58,3 +58,38 @@ func BenchmarkCheckLargeModelIndex(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// BenchmarkCheckBodyShapes checks 256 KiB card bodies that end with
+// template text, so the markdown parser runs over all of them: plain prose
+// (the baseline) and the shapes that make CommonMark parsers slow (deep
+// quotes, lists, staircases of nested lists, unclosed brackets, many
+// fences). Compare each with the prose case.
+func BenchmarkCheckBodyShapes(b *testing.B) {
+	const size = 250 << 10
+	fill := func(unit string) string { return strings.Repeat(unit, size/len(unit)) }
+	stair := func(prefix func(i int) string) string {
+		var sb strings.Builder
+		for i := 0; sb.Len() < size; i++ {
+			sb.WriteString(prefix(i) + "- item\n")
+		}
+		return sb.String()
+	}
+	shapes := []struct{ name, body string }{
+		{"prose", fill("A sentence about the data, with some words in it.\n")},
+		{"quotes", fill(">")},
+		{"lists", fill("- ")},
+		{"stair", stair(func(i int) string { return strings.Repeat(" ", i%30) })},
+		{"quoted-stair", stair(func(i int) string { return strings.Repeat("> ", i%16) })},
+		{"brackets", fill("[")},
+		{"fences", fill("```\nx\n")},
+	}
+	for _, s := range shapes {
+		readme := []byte("---\nlicense: mit\ntask_categories: [translation]\n---\n" + s.body + "\n\n[More Information Needed]\n")
+		b.Run(s.name, func(b *testing.B) {
+			b.SetBytes(int64(len(readme)))
+			for b.Loop() {
+				CheckRepo(readme, nil, Dataset, Options{})
+			}
+		})
+	}
+}

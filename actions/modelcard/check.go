@@ -31,7 +31,19 @@ type File struct {
 // the repo has none) and files the repo's files, README.md included. It is
 // pure: no I/O, the same input gives the same report.
 func Check(readme []byte, files []File, opts Options) Report {
+	return CheckRepo(readme, files, Model, opts)
+}
+
+// CheckRepo is Check with the rules of the given repo type: model rules for
+// a model, the dataset metadata rules for a dataset, the Space
+// configuration rules for a Space. An empty typ detects the type from the
+// card (see detectRepoType).
+func CheckRepo(readme []byte, files []File, typ RepoType, opts Options) Report {
 	c := newChecker(files, opts)
+	c.typ, c.detect = typ, typ == ""
+	if c.typ == "" {
+		c.typ = Model
+	}
 	c.run(readme)
 	return c.report()
 }
@@ -39,6 +51,8 @@ func Check(readme []byte, files []File, opts Options) Report {
 // checker holds the state of one Check call.
 type checker struct {
 	opts     Options
+	typ      RepoType // whose rules apply; Model until detected when detect is set
+	detect   bool     // the type is to be read from the card
 	voc      *vocabularies
 	defaults map[string]Severity
 
@@ -133,12 +147,14 @@ func (c *checker) report() Report {
 	if c.opts.FailOn == string(Warning) {
 		failOn = Warning
 	}
-	return Report{Findings: fs, Omitted: c.omitted, FailOn: failOn}
+	return Report{Findings: fs, Omitted: c.omitted, FailOn: failOn, Type: c.typ}
 }
 
 func (c *checker) run(readme []byte) {
 	if !c.readmeUsable(readme) {
-		c.checkFiles()
+		if c.typ == Model {
+			c.checkFiles()
+		}
 		return
 	}
 	c.readme = readme
@@ -160,7 +176,7 @@ func (c *checker) run(readme []byte) {
 			"add a line `---` after the last metadata line")
 	case !fm.found:
 		c.add(checkFrontMatterMissing, "", Pos{1, 1},
-			"README.md has no metadata block, so the Hub shows no license, task, library or languages for the model",
+			c.noMetadataMessage(),
 			"start README.md with a `---` line, the YAML metadata, and another `---` line")
 	}
 	if fm.found {
@@ -168,7 +184,9 @@ func (c *checker) run(readme []byte) {
 	}
 	c.checkRequired()
 	c.checkBody()
-	c.checkFiles()
+	if c.typ == Model {
+		c.checkFiles()
+	}
 }
 
 // readmeUsable reports whether there is a README.md to read, adding a
@@ -198,14 +216,14 @@ func (c *checker) readmeUsable(readme []byte) bool {
 		c.add(checkReadmeFile, "", Pos{}, "README.md could not be read", "check the file's permissions")
 		return false
 	}
-	fix := "add a README.md at the repo root with a metadata block and a description of the model"
+	fix := fmt.Sprintf("add a README.md at the repo root with a metadata block and a description of the %s", c.typ.noun())
 	for _, f := range c.files {
 		if !strings.Contains(f.Path, "/") && strings.EqualFold(f.Path, "README.md") {
 			fix = fmt.Sprintf("rename `%s` to `README.md`: the Hub only reads that exact name", sanitize(f.Path, 60))
 			break
 		}
 	}
-	c.add(checkReadmeMissing, "", Pos{}, "the repo has no README.md, so the Hub shows no model card", fix)
+	c.add(checkReadmeMissing, "", Pos{}, fmt.Sprintf("the repo has no README.md, so the Hub shows no %s card", c.typ.noun()), fix)
 	return false
 }
 
@@ -222,8 +240,7 @@ func (c *checker) checkMetadata() {
 	c.checkYAML11Bools(root)
 	switch root.kind {
 	case kindNull:
-		c.add(checkFrontMatterEmpty, "", c.fm.open,
-			"the metadata block is empty", "add at least license, pipeline_tag and library_name")
+		c.add(checkFrontMatterEmpty, "", c.fm.open, "the metadata block is empty", c.emptyMetadataFix())
 		return
 	case kindMap:
 	default:
@@ -233,7 +250,28 @@ func (c *checker) checkMetadata() {
 		return
 	}
 	c.meta = root
-	c.checkFields()
+	if c.detect {
+		c.typ = detectRepoType(root)
+	}
+	switch c.typ {
+	case Dataset:
+		c.checkDatasetFields()
+	case Space:
+		c.checkSpaceFields()
+	default:
+		c.checkFields()
+	}
+}
+
+// noMetadataMessage says what a card without metadata loses, for its type.
+func (c *checker) noMetadataMessage() string {
+	switch c.typ {
+	case Dataset:
+		return "README.md has no metadata block, so the Hub shows no license, tasks, languages or size for the dataset and cannot filter by them"
+	case Space:
+		return "README.md has no metadata block, so the Hub does not know which SDK runs the Space and cannot build it"
+	}
+	return "README.md has no metadata block, so the Hub shows no license, task, library or languages for the model"
 }
 
 // checkYAML11Bools flags unquoted yes/no/on/off. YAML 1.2 loaders read
@@ -312,4 +350,15 @@ func (c *checker) checkRequired() {
 				fmt.Sprintf("add `%s:` to the metadata", sanitize(f, 40)))
 		}
 	}
+}
+
+// emptyMetadataFix names the fields an empty block should start with.
+func (c *checker) emptyMetadataFix() string {
+	switch c.typ {
+	case Dataset:
+		return "add at least license, task_categories and language"
+	case Space:
+		return "add at least title, sdk and, for a Docker Space, app_port"
+	}
+	return "add at least license, pipeline_tag and library_name"
 }

@@ -21,16 +21,22 @@ const (
 	ExitUnusable = 2 // the folder cannot be read, or the arguments are wrong
 )
 
-// RunCLI is `hubbot check DIR`: it checks the model card in dir, writes the
-// report to stdout in format ("text" or "json"; empty means text) and
-// returns the exit code. Problems that stop the check go to stderr as one
-// line.
-func RunCLI(ctx context.Context, dir, format string, opts Options, stdout, stderr io.Writer) int {
+// RunCLI is `hubbot check DIR`: it checks the card in dir with the rules of
+// repoType ("model", "dataset", "space", or empty to detect it from the
+// card), writes the report to stdout in format ("text" or "json"; empty
+// means text) and returns the exit code. Problems that stop the check go to
+// stderr as one line.
+func RunCLI(ctx context.Context, dir, format, repoType string, opts Options, stdout, stderr io.Writer) int {
 	if format == "" {
 		format = FormatText
 	}
 	if format != FormatText && format != FormatJSON {
 		fmt.Fprintf(stderr, "hubbot check: unknown format %q (want text or json)\n", format)
+		return ExitUnusable
+	}
+	typ, err := ParseRepoType(repoType)
+	if err != nil {
+		fmt.Fprintf(stderr, "hubbot check: %v\n", err)
 		return ExitUnusable
 	}
 	if err := opts.Validate(); err != nil {
@@ -42,7 +48,7 @@ func RunCLI(ctx context.Context, dir, format string, opts Options, stdout, stder
 		fmt.Fprintf(stderr, "hubbot check: %v\n", err)
 		return ExitUnusable
 	}
-	rep := Check(readme, files, opts)
+	rep := CheckRepo(readme, files, typ, opts)
 	if format == FormatJSON {
 		err = rep.WriteJSON(stdout)
 	} else {

@@ -61,39 +61,7 @@ func blankMatters(key string) bool {
 
 func (c *checker) checkFields() {
 	m := c.meta
-	known := make(map[string]bool)
-	var fields []string
-	for _, f := range knownFields() {
-		known[f] = true
-		fields = append(fields, f)
-	}
-	fieldVocab := parseVocab(strings.Join(fields, "\n"))
-	for _, p := range m.pairs {
-		if p.merged {
-			continue
-		}
-		if known[p.key] {
-			if p.val.kind == kindNull && !p.val.broken && blankMatters(p.key) {
-				why := "the Hub rejects a push with it blank"
-				if p.key != "license" && p.key != "datasets" {
-					why = "the Hub ignores it at best, and rejects some blank fields (license, datasets) outright"
-				}
-				c.add(checkBlankValue, p.key, p.keyPos,
-					fmt.Sprintf("`%s` is present with no value; %s", p.key, why),
-					fmt.Sprintf("give `%s` a value or remove the line", p.key))
-			}
-			continue
-		}
-		guess := misspelling(p.key)
-		if guess == "" && len(p.key) >= 4 {
-			guess = fieldVocab.closest(p.key)
-		}
-		if guess != "" && guess != p.key && m.get(guess) == nil {
-			c.add(checkUnknownField, sanitize(p.key, 40), p.keyPos,
-				fmt.Sprintf("`%s` is not a field the Hub reads; did you mean `%s`?", sanitize(p.key, 40), guess),
-				fmt.Sprintf("rename it to `%s`", guess))
-		}
-	}
+	c.checkKeys(knownFields(), misspelling, blankMatters)
 	c.checkLicense()
 	c.checkPipelineTag()
 	c.checkLibraryName()
@@ -108,6 +76,44 @@ func (c *checker) checkFields() {
 	}
 	if w := m.get("widget"); w != nil && w.kind != kindNull {
 		c.checkWidget(w)
+	}
+}
+
+// checkKeys checks the top-level keys against the fields the Hub reads
+// for this repo type: a known field left blank where that matters, and an
+// unknown key that looks like a misspelt known one.
+func (c *checker) checkKeys(knownList []string, misspelt func(string) string, blank func(string) bool) {
+	m := c.meta
+	known := make(map[string]bool, len(knownList))
+	for _, f := range knownList {
+		known[f] = true
+	}
+	fieldVocab := parseVocab(strings.Join(knownList, "\n"))
+	for _, p := range m.pairs {
+		if p.merged {
+			continue
+		}
+		if known[p.key] {
+			if p.val.kind == kindNull && !p.val.broken && blank(p.key) {
+				why := "the Hub rejects a push with it blank"
+				if p.key != "license" && p.key != "datasets" {
+					why = "the Hub ignores it at best, and rejects some blank fields (license, datasets) outright"
+				}
+				c.add(checkBlankValue, p.key, p.keyPos,
+					fmt.Sprintf("`%s` is present with no value; %s", p.key, why),
+					fmt.Sprintf("give `%s` a value or remove the line", p.key))
+			}
+			continue
+		}
+		guess := misspelt(p.key)
+		if guess == "" && len(p.key) >= 4 {
+			guess = fieldVocab.closest(p.key)
+		}
+		if guess != "" && guess != p.key && m.get(guess) == nil {
+			c.add(checkUnknownField, sanitize(p.key, 40), p.keyPos,
+				fmt.Sprintf("`%s` is not a field the Hub reads; did you mean `%s`?", sanitize(p.key, 40), guess),
+				fmt.Sprintf("rename it to `%s`", guess))
+		}
 	}
 }
 
@@ -155,8 +161,11 @@ func (c *checker) stringsOf(n *node, field, check string, list bool) []strItem {
 func (c *checker) checkLicense() {
 	p, ok := c.meta.getPair("license")
 	if !ok {
+		if c.typ == Space {
+			return // optional for a Space: its config reference does not list it
+		}
 		c.add(checkLicenseMissing, "license", c.fm.open,
-			"no `license`: the Hub shows the model's license as unknown and license filters miss it",
+			fmt.Sprintf("no `license`: the Hub shows the %s's license as unknown and license filters miss it", c.typ.noun()),
 			"add `license:` with an identifier such as `apache-2.0` or `mit`, or `other` with license_name and license_link")
 		return
 	}

@@ -7,6 +7,10 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/parser"
+	"github.com/yuin/goldmark/text"
 )
 
 // --- the card body -----------------------------------------------------------
@@ -33,22 +37,31 @@ func (c *checker) checkBody() {
 	body := c.fm.body
 	bodyOff := len(c.readme) - len(body)
 	visible := htmlComment.ReplaceAll(body, nil)
-	if len(bytes.TrimSpace(visible)) == 0 {
+	// A Space's page is its app, not its README, so a Space card with
+	// nothing but metadata is normal.
+	if len(bytes.TrimSpace(visible)) == 0 && c.typ != Space {
 		at := c.fm.close
 		if !c.fm.found {
 			at = Pos{1, 1}
 		}
 		c.add(checkBodyEmpty, "", at,
-			"the card has no text after the metadata: the model page shows an empty card",
-			"describe the model: what it does, how it was trained, how to use it, its limitations")
+			fmt.Sprintf("the card has no text after the metadata: the %s page shows an empty card", c.typ.noun()),
+			fmt.Sprintf("describe the %s: %s", c.typ.noun(), c.describeWhat()))
 		return
 	}
+	var prose []byte // the body with code blocks blanked, made when first needed
 	for _, ph := range placeholders() {
-		first := bytes.Index(body, []byte(ph))
+		if !bytes.Contains(body, []byte(ph)) {
+			continue
+		}
+		if prose == nil {
+			prose = withoutCode(body)
+		}
+		first := bytes.Index(prose, []byte(ph))
 		if first < 0 {
 			continue
 		}
-		n := bytes.Count(body, []byte(ph))
+		n := bytes.Count(prose, []byte(ph))
 		times := ""
 		if n > 1 {
 			times = fmt.Sprintf(" (%d times; the first is here)", n)
@@ -57,6 +70,112 @@ func (c *checker) checkBody() {
 			fmt.Sprintf("the card still contains the template text `%s`%s", ph, times),
 			"replace the template text with real information, or remove the sections you cannot fill")
 	}
+}
+
+// describeWhat is what a card of the checker's type should tell readers.
+func (c *checker) describeWhat() string {
+	if c.typ == Dataset {
+		return "what it contains, how it was collected, how to load it, its limitations"
+	}
+	return "what it does, how it was trained, how to use it, its limitations"
+}
+
+// withoutCode returns a copy of a markdown body whose fenced and indented
+// code blocks are blanked out (same length, so offsets still map to
+// positions). Template text quoted in a code block, such as a card that
+// documents another card, is an example and not a leftover. The blocks are
+// found by a CommonMark parser rather than by hand, because whether an
+// indented line is code depends on the lists and quotes around it.
+func withoutCode(body []byte) []byte {
+	out := bytes.Clone(body)
+	if len(body) > maxParsedBody || containerDepth(body) > maxContainerDepth {
+		// The parser's cost grows faster than the text on deeply nested
+		// quotes and lists; no real card is this long or nests this deep,
+		// so one that does is searched as plain text rather than parsed.
+		return out
+	}
+	doc := blockParser().Parse(text.NewReader(body))
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		switch n.Kind() {
+		case ast.KindFencedCodeBlock, ast.KindCodeBlock:
+			lines := n.Lines()
+			for i := 0; i < lines.Len(); i++ {
+				seg := lines.At(i)
+				for j := max(seg.Start, 0); j < seg.Stop && j < len(out); j++ {
+					if out[j] != '\n' && out[j] != '\r' {
+						out[j] = 0
+					}
+				}
+			}
+			return ast.WalkSkipChildren, nil
+		}
+		return ast.WalkContinue, nil
+	})
+	return out
+}
+
+// maxParsedBody bounds the body handed to the markdown parser. Real card
+// bodies are tens of kilobytes.
+const maxParsedBody = 256 << 10
+
+// maxContainerDepth bounds the nesting of block quotes and list items in a
+// body handed to the markdown parser.
+const maxContainerDepth = 16
+
+// blockParser is a CommonMark parser for block structure only: code blocks
+// are blocks, so inline parsing (emphasis, links), the costly part on
+// hostile text, is left out.
+func blockParser() parser.Parser {
+	return parser.NewParser(parser.WithBlockParsers(parser.DefaultBlockParsers()...))
+}
+
+// containerDepth measures, in one pass, the deepest nesting of block
+// quote and list markers at the start of a line.
+func containerDepth(body []byte) int {
+	deepest := 0
+	for len(body) > 0 {
+		line := body
+		if i := bytes.IndexByte(body, '\n'); i >= 0 {
+			line, body = body[:i], body[i+1:]
+		} else {
+			body = nil
+		}
+		depth, i := 0, 0
+		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+			i++
+		}
+		for i < len(line) {
+			switch {
+			case line[i] == '>':
+				i++
+			case (line[i] == '-' || line[i] == '+' || line[i] == '*') && i+1 < len(line) && (line[i+1] == ' ' || line[i+1] == '\t'):
+				i += 2
+			case line[i] >= '0' && line[i] <= '9':
+				j := i
+				for j < len(line) && j-i < 10 && line[j] >= '0' && line[j] <= '9' {
+					j++
+				}
+				if j+1 < len(line) && (line[j] == '.' || line[j] == ')') && (line[j+1] == ' ' || line[j+1] == '\t') {
+					i = j + 2
+				} else {
+					i = len(line)
+					continue
+				}
+			default:
+				i = len(line)
+				continue
+			}
+			depth++
+			for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+				i++
+			}
+		}
+		deepest = max(deepest, depth)
+	}
+	return deepest
 }
 
 // --- the repo's files ----------------------------------------------------------

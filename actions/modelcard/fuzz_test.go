@@ -42,7 +42,16 @@ func addSeeds(f *testing.F, wrap func(string) string) {
 // hang, positions are inside the file, and the markdown report cannot be
 // broken by the card.
 func checkInvariants(t *testing.T, readme string) {
-	rep := Check([]byte(readme), baseFiles("LICENSE", "images/a.png"), Options{Required: []string{"license"}})
+	// Every type's rules: detected (a model unless the card says
+	// otherwise), and dataset and Space forced on any card.
+	for _, typ := range []RepoType{"", Dataset, Space} {
+		checkTypeInvariants(t, readme, typ)
+	}
+}
+
+func checkTypeInvariants(t *testing.T, readme string, typ RepoType) {
+	files := baseFiles("LICENSE", "images/a.png", "Dockerfile", "app.py", "data/train.csv", "data/test/0.parquet")
+	rep := CheckRepo([]byte(readme), files, typ, Options{Required: []string{"license"}})
 	lines := 1 + strings.Count(readme, "\n") + strings.Count(readme, "\r")
 	for _, f := range rep.Findings {
 		if f.Line < 0 || f.Line > lines || f.Column < 0 {

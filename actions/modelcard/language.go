@@ -49,7 +49,7 @@ func (c *checker) checkLanguageCode(it strItem) {
 		base, err := language.ParseBase(lower)
 		if err != nil {
 			c.add(checkLanguage, it.field, it.pos,
-				fmt.Sprintf("`%s` is not an ISO 639 language code; the Hub cannot list the model under a language", q),
+				fmt.Sprintf("`%s` is not an ISO 639 language code; the Hub cannot list the %s under a language", q, c.typ.noun()),
 				"use an ISO 639-1 code such as `en`, `fr`, `zh`, or an ISO 639-3 code such as `yue`")
 			return
 		}
@@ -67,14 +67,14 @@ func (c *checker) checkLanguageCode(it strItem) {
 		if tag, err := language.Parse(s); err == nil {
 			if base, conf := tag.Base(); conf != language.No && base.String() != "und" {
 				c.add(checkLanguageForm, it.field, it.pos,
-					fmt.Sprintf("`%s` is a BCP 47 tag; `language` takes ISO 639 codes, so the Hub does not list the model under it", q),
+					fmt.Sprintf("`%s` is a BCP 47 tag; `language` takes ISO 639 codes, so the Hub does not list the %s under it", q, c.typ.noun()),
 					fmt.Sprintf("use `%s` in `language`, and put `%s` in `language_bcp47` if the variant matters", base, sanitize(tag.String(), 40)))
 				return
 			}
 		}
 	}
 	fix := "use an ISO 639-1 code such as `en`, `fr`, `zh`, or `multilingual`"
-	msg := fmt.Sprintf("`%s` is not an ISO 639 code nor `multilingual` or `code`; the Hub cannot list the model under it", q)
+	msg := fmt.Sprintf("`%s` is not an ISO 639 code nor `multilingual` or `code`; the Hub cannot list the %s under it", q, c.typ.noun())
 	if code := c.languageByName(s); code != "" {
 		msg = fmt.Sprintf("`%s` is a language name; `language` takes codes", q)
 		fix = fmt.Sprintf("use `%s`", code)

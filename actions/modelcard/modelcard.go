@@ -49,8 +49,15 @@ func (a *Action) Run(ctx context.Context, ws *actions.Workspace, log io.Writer) 
 	if err != nil {
 		return actions.Result{}, err
 	}
+	// The bot names the repo's type in the workspace; a folder with no
+	// repo (or an unknown type) is detected from the card.
+	typ, err := ParseRepoType(ws.Repo.Type)
+	if err != nil {
+		typ = ""
+	}
 	fmt.Fprintf(log, "modelcard: checking README.md (%d bytes) against %d files\n", len(readme), len(files))
-	rep := Check(readme, files, a.opts)
+	rep := CheckRepo(readme, files, typ, a.opts)
+	fmt.Fprintf(log, "modelcard: applied the %s card rules\n", rep.Type.noun())
 	fmt.Fprintf(log, "modelcard: %s\n", plainSummary(rep))
 	return rep.Result(), nil
 }

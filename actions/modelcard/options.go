@@ -69,6 +69,21 @@ const (
 	checkBodyEmpty          = "body-empty"
 	checkBodyPlaceholder    = "body-placeholder"
 	checkRecommended        = "recommended-field"
+
+	// Dataset cards.
+	checkTaskCategories = "task-categories"
+	checkDatasetEnum    = "dataset-tags"
+	checkConfigs        = "configs"
+	checkDataFiles      = "data-files"
+	checkDatasetInfo    = "dataset-info"
+
+	// Space cards.
+	checkSpaceSDK        = "space-sdk"
+	checkSpaceConfig     = "space-config"
+	checkSpaceAppFile    = "space-app-file"
+	checkSpaceRepoIDs    = "space-repo-ids"
+	checkSpaceUnused     = "space-unused-field"
+	checkSpaceDeprecated = "space-deprecated"
 )
 
 // CheckInfo describes one check: its name, the severity it reports at
@@ -118,7 +133,18 @@ func Checks() []CheckInfo {
 		{checkTransformersConfig, Warning, "library_name: transformers without a config.json"},
 		{checkBodyEmpty, Warning, "the card has metadata but no text"},
 		{checkBodyPlaceholder, Warning, "the card still contains template placeholder text"},
-		{checkRecommended, Suggestion, "a field readers filter by is missing: datasets, or language for a text or speech model"},
+		{checkRecommended, Suggestion, "a field readers filter by is missing: datasets, or language for a text or speech model; task_categories for a dataset"},
+		{checkTaskCategories, Warning, "dataset: a task_categories entry is not one of the Hub's tasks"},
+		{checkDatasetEnum, Warning, "dataset: size_categories, multilinguality, annotations_creators or language_creators has a value the Hub does not list"},
+		{checkConfigs, Error, "dataset: configs is not a list of subsets with config_name and well-formed data_files"},
+		{checkDataFiles, Error, "dataset: a data_files path or pattern, or a data_dir, matches nothing in the repo"},
+		{checkDatasetInfo, Warning, "dataset: dataset_info does not have the shape the datasets library writes"},
+		{checkSpaceSDK, Error, "Space: sdk is missing or not gradio, docker or static"},
+		{checkSpaceConfig, Error, "Space: a configuration field has a wrong type or value (colors, ports, versions, short_description length, OAuth, headers)"},
+		{checkSpaceRepoIDs, Warning, "Space: a models, datasets or preload_from_hub entry is not shaped as a Hub repo id"},
+		{checkSpaceAppFile, Error, "Space: app_file is not in the repo, or a Docker Space has no Dockerfile"},
+		{checkSpaceUnused, Warning, "Space: a field that the Space's SDK or settings make ineffective"},
+		{checkSpaceDeprecated, Warning, "Space: a setting the Hub no longer honours (sdk: streamlit, suggested_storage)"},
 	}
 }
 

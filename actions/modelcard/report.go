@@ -40,6 +40,15 @@ type Report struct {
 	Omitted int `json:"omitted,omitempty"`
 	// FailOn is the lowest severity that fails the check.
 	FailOn Severity `json:"fail_on"`
+	// Type is the repo type whose rules were applied.
+	Type RepoType `json:"type,omitempty"`
+}
+
+// title is the report's name in summaries: "Model card", "Dataset card" or
+// "Space card".
+func (r Report) title() string {
+	n := r.Type.noun()
+	return strings.ToUpper(n[:1]) + n[1:] + " card"
 }
 
 // Count returns how many findings have severity s.
@@ -85,13 +94,13 @@ func (r Report) Summary() string {
 	}
 	switch {
 	case r.Failed():
-		return "❌ Model card: " + strings.Join(parts, ", ")
+		return "❌ " + r.title() + ": " + strings.Join(parts, ", ")
 	case e+w > 0:
-		return "⚠️ Model card: no errors, " + strings.Join(parts, ", ")
+		return "⚠️ " + r.title() + ": no errors, " + strings.Join(parts, ", ")
 	case s > 0:
-		return "✅ Model card: no problems found, " + strings.Join(parts, ", ")
+		return "✅ " + r.title() + ": no problems found, " + strings.Join(parts, ", ")
 	default:
-		return "✅ Model card: no problems found"
+		return "✅ " + r.title() + ": no problems found"
 	}
 }
 
@@ -294,13 +303,14 @@ func plainSummary(r Report) string {
 	if r.Failed() {
 		verdict = "FAILED"
 	}
-	return fmt.Sprintf("model card %s: %s, %s, %s", verdict,
+	return fmt.Sprintf("%s %s: %s, %s, %s", strings.ToLower(r.title()), verdict,
 		plural(r.Count(Error), "error"), plural(r.Count(Warning), "warning"), plural(r.Count(Suggestion), "suggestion"))
 }
 
 // jsonReport is the shape of `hubbot check --format json`.
 type jsonReport struct {
 	Conclusion  actions.Conclusion `json:"conclusion"`
+	Type        RepoType           `json:"type"`
 	Errors      int                `json:"errors"`
 	Warnings    int                `json:"warnings"`
 	Suggestions int                `json:"suggestions"`
@@ -319,6 +329,7 @@ func (r Report) WriteJSON(w io.Writer) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(jsonReport{
 		Conclusion:  r.Conclusion(),
+		Type:        r.Type,
 		Errors:      r.Count(Error),
 		Warnings:    r.Count(Warning),
 		Suggestions: r.Count(Suggestion),
