@@ -280,7 +280,7 @@ func (b *Bot) publishProposal(ctx context.Context, job *jobs.Job, p *actions.Pro
 	}
 	files := make([]hubclient.CommitFile, 0, len(p.Files))
 	for _, f := range p.Files {
-		files = append(files, hubclient.CommitFile{PathInRepo: f.PathInRepo, LocalPath: f.LocalPath})
+		files = append(files, commitFile(f))
 	}
 	if b.dryRun {
 		names := make([]string, 0, len(files))

@@ -41,6 +41,7 @@ type RemoteFile struct {
 	size   int64
 	etag   string // the storage's ETag, as first seen; "" if it sends none
 	commit string
+	linked string // the Hub's X-Linked-Etag: an LFS file's sha256
 
 	mu       sync.Mutex
 	body     io.ReadCloser // an open answer positioned at pos, or nil
@@ -67,6 +68,7 @@ func (c *Client) OpenFile(ctx context.Context, r Repo, rev, path string) (*Remot
 	defer resp.Body.Close()
 	f.requests++
 	f.commit = resp.first.Header.Get("X-Repo-Commit")
+	f.linked = normalizeETag(resp.first.Header.Get("X-Linked-Etag"))
 	f.etag = normalizeETag(resp.Header.Get("ETag"))
 	switch resp.StatusCode {
 	case http.StatusPartialContent:
@@ -95,6 +97,10 @@ func (f *RemoteFile) Size() int64 { return f.size }
 
 // Commit is the commit the revision resolved to when the file was opened.
 func (f *RemoteFile) Commit() string { return f.commit }
+
+// LinkedETag is the sha256 of an LFS file's content as the Hub names it
+// (X-Linked-Etag), "" for a regular file.
+func (f *RemoteFile) LinkedETag() string { return f.linked }
 
 // ETag is the storage's ETag for the file, "" if it sends none.
 func (f *RemoteFile) ETag() string { return f.etag }

@@ -61,24 +61,32 @@ type FileResult struct {
 	names      []string // every name in the checkpoint, aliases included
 	written    []string // the names written, in file order
 	dataBytes  int64    // the bytes of the tensors written
-	outputPath string   // where the file is on disk
+	outputPath string   // where the file is on disk; "" for a stream
+	plan       *plan
+	stream     *streamed // the file, when it is streamed rather than written
 }
 
-// convertFile converts the checkpoint at srcPath into a new file at
-// outPath, verified. On error outPath is removed.
-func convertFile(ctx context.Context, srcPath, outPath string, opts *Options) (res *FileResult, err error) {
-	f, err := os.Open(srcPath)
+// openLocal opens a checkpoint on disk as a source.
+func openLocal(path string, lim Limits) (*source, io.Closer, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("open the checkpoint: %w", err)
+		return nil, nil, fmt.Errorf("open the checkpoint: %w", err)
 	}
-	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("stat the checkpoint: %w", err)
+		f.Close()
+		return nil, nil, fmt.Errorf("stat the checkpoint: %w", err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, refuse(ErrNotCheckpoint, "not a regular file")
+		f.Close()
+		return nil, nil, refuse(ErrNotCheckpoint, "not a regular file")
 	}
+	return &source{r: f, f: f, size: fi.Size(), lim: lim}, f, nil
+}
+
+// convertFile converts the checkpoint src into a new file at outPath,
+// verified. On error outPath is removed.
+func convertFile(ctx context.Context, src *source, outPath string, opts *Options) (res *FileResult, err error) {
 	out, err := os.OpenFile(outPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("create the output: %w", err)
@@ -91,7 +99,7 @@ func convertFile(ctx context.Context, srcPath, outPath string, opts *Options) (r
 			os.Remove(outPath)
 		}
 	}()
-	res, err = convertTo(ctx, &source{r: f, f: f, size: fi.Size(), lim: opts.Limits.withDefaults()}, &sink{w: out, back: out}, opts)
+	res, err = convertTo(ctx, src, &sink{w: out, back: out}, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -124,6 +132,7 @@ func convertTo(ctx context.Context, src *source, out *sink, opts *Options) (*Fil
 	}
 
 	res := &FileResult{
+		plan:        p,
 		Format:      ck.format,
 		SourceBytes: src.size,
 		OutputBytes: p.size,
