@@ -165,7 +165,7 @@ func (s *streamed) produce(ctx context.Context, w io.Writer, a, b int64) error {
 // rangeWriter passes on the bytes of [from, to) of a stream that starts at
 // pos.
 type rangeWriter struct {
-	w              io.Writer
+	w             io.Writer
 	pos, from, to int64
 }
 
@@ -187,10 +187,10 @@ var errDiffers = errors.New("the bytes produced differ from the first pass (did 
 // checkedBlocks collects whole blocks starting at pos, checks each against
 // sums, and passes on the part of it inside [from, to).
 type checkedBlocks struct {
-	w              io.Writer
-	sums           []uint32
+	w             io.Writer
+	sums          []uint32
 	pos, from, to int64 // pos: the file offset of buf[0]
-	buf            []byte
+	buf           []byte
 }
 
 func (c *checkedBlocks) Write(p []byte) (int, error) {
@@ -226,4 +226,3 @@ func (c *checkedBlocks) flush() error {
 	c.buf = c.buf[:0]
 	return nil
 }
-
