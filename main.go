@@ -64,6 +64,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case "check":
 		return check(ctx, rest, stdout, stderr)
 	case "convert":
+		if code, handled := convertHub(ctx, rest, stdout, stderr, getenv); handled {
+			return code
+		}
 		return convert(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "hubbot %s\n", versionString())
@@ -87,6 +90,8 @@ commands:
   check-config [--config PATH]   validate and print the effective configuration
   check [--format text|json] DIR check the model card in a local folder
   convert SRC DST                convert a PyTorch checkpoint (file or folder) to safetensors
+  convert hf://NS/NAME[@REV] DST convert a Hub repository's checkpoints without downloading them
+                                 (also --repo NS/NAME [--revision REV] DST)
   version                        print the version
 
 environment: HF_TOKEN, WEBHOOK_SECRET, HF_ENDPOINT, HUBBOT_CONFIG, HUBBOT_DATA,

@@ -123,6 +123,13 @@ func ConvertPath(ctx context.Context, src, dst string, opts Options) (*Report, e
 	if len(jobs) == 0 {
 		return nil, nothingToConvert(src, skipped)
 	}
+	return convertJobs(ctx, src, jobs, skipped, localInputs(root, opts.Limits), dst, opts)
+}
+
+// convertJobs converts jobs read through in into dst: everything is
+// written to a temporary folder inside dst and verified, then moved into
+// place; on error nothing is left in dst.
+func convertJobs(ctx context.Context, src string, jobs []*job, skipped []Skip, in inputs, dst string, opts Options) (*Report, error) {
 	for _, j := range jobs {
 		for _, o := range append([]string{j.outIndex}, j.outputs...) {
 			if o == "" {
@@ -150,7 +157,7 @@ func ConvertPath(ctx context.Context, src, dst string, opts Options) (*Report, e
 	}
 	defer os.RemoveAll(stage)
 
-	rep, err := runJobs(ctx, localInputs(root, opts.Limits), stage, jobs, &opts)
+	rep, err := runJobs(ctx, in, stage, jobs, &opts)
 	if err != nil {
 		return fail(err)
 	}

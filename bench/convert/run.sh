@@ -51,7 +51,8 @@ measure() {
 		END { printf "%.3f %d %.2f\n", s, rss, cpu }' "$OUT/time.txt" >>"$OUT/$label.txt"
 }
 
-# stats COLUMN FILE: "median min max" of a column.
+# stats COLUMN FILE: "median min max" of a column (the lower median for an
+# even count).
 stats() { cut -d' ' -f"$1" "$2" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)], v[1], v[NR] }'; }
 
 # data_offset FILE: where a safetensors file's byte buffer starts.
@@ -59,8 +60,8 @@ data_offset() { echo $((8 + $(od -An -t u8 -N 8 "$1" | tr -d ' '))); }
 
 : >"$RESULTS.notes"
 {
-	echo "| checkpoint | cp | hubbot convert | Python, reference-shaped | hubbot / cp (median, min-max of per-round ratios) | Python / hubbot |"
-	echo "| --- | --- | --- | --- | --- | --- |"
+	echo "| checkpoint | cp | hubbot convert | Python, reference-shaped | hubbot / cp wall (median, min-max of per-round ratios) | hubbot / cp CPU (median) | Python / hubbot |"
+	echo "| --- | --- | --- | --- | --- | --- | --- |"
 } >"$RESULTS.tmp"
 
 for layers in $SIZES; do
@@ -114,6 +115,9 @@ for layers in $SIZES; do
 	read -r gr grmin grmax < <(stats 2 "$OUT/go.txt")
 	paste -d' ' "$OUT/go.txt" "$OUT/cp.txt" | awk '{ printf "%.4f\n", $1 / $4 }' >"$OUT/ratio.txt"
 	read -r rmed rmin rmax < <(stats 1 "$OUT/ratio.txt")
+	read -r gc _ _ < <(stats 3 "$OUT/go.txt")
+	read -r cc _ _ < <(stats 3 "$OUT/cp.txt")
+	cpuratio=$(awk -v g="$gc" -v c="$cc" 'BEGIN { printf "%.2fx (%.2f s / %.2f s)", g / c, g, c }')
 	pycell="not run"
 	pyratio="-"
 	if [ -f "$OUT/py.txt" ]; then
@@ -124,9 +128,9 @@ for layers in $SIZES; do
 	fi
 	awk -v gb="$gb" -v mode="$mode" -v cw="$cw" -v cwmin="$cwmin" -v cwmax="$cwmax" -v cr="$cr" \
 		-v gw="$gw" -v gwmin="$gwmin" -v gwmax="$gwmax" -v gr="$gr" -v grmin="$grmin" -v grmax="$grmax" \
-		-v rmed="$rmed" -v rmin="$rmin" -v rmax="$rmax" -v py="$pycell" -v pyr="$pyratio" 'BEGIN {
-		printf "| %s fp16 (%s) | %.2f s (%.2f-%.2f), %.1f MB | %.2f s (%.2f-%.2f), %.1f MB (%.1f-%.1f) | %s | %.2fx (%.2f-%.2f) | %s |\n",
-			gb, mode, cw, cwmin, cwmax, cr / 1024, gw, gwmin, gwmax, gr / 1024, grmin / 1024, grmax / 1024, py, rmed, rmin, rmax, pyr }' >>"$RESULTS.tmp"
+		-v rmed="$rmed" -v rmin="$rmin" -v rmax="$rmax" -v py="$pycell" -v pyr="$pyratio" -v cpu="$cpuratio" 'BEGIN {
+		printf "| %s fp16 (%s) | %.2f s (%.2f-%.2f), %.1f MB | %.2f s (%.2f-%.2f), %.1f MB (%.1f-%.1f) | %s | %.2fx (%.2f-%.2f) | %s | %s |\n",
+			gb, mode, cw, cwmin, cwmax, cr / 1024, gw, gwmin, gwmax, gr / 1024, grmin / 1024, grmax / 1024, py, rmed, rmin, rmax, cpu, pyr }' >>"$RESULTS.tmp"
 	{
 		echo "- $gb: runs as wall s / RSS KB / CPU s: hubbot $(tr '\n' ';' <"$OUT/go.txt") cp $(tr '\n' ';' <"$OUT/cp.txt")"
 		[ -f "$OUT/py.txt" ] && echo "  Python $(tr '\n' ';' <"$OUT/py.txt")"
