@@ -2,6 +2,11 @@
 """Write a LLaMA-shaped fp16 checkpoint for the conversion benchmark.
 
     /usr/bin/python3 bench/convert/gen.py OUT.bin LAYERS [zeros]
+    /usr/bin/python3 bench/convert/gen.py --sharded DIR SHARDS LAYERS
+
+The second form writes a transformers sharded checkpoint into DIR:
+pytorch_model-0000k-of-0000N.bin with LAYERS 4096x4096 fp16 matrices each
+(32 MiB per matrix), and pytorch_model.bin.index.json.
 
 The checkpoint holds a 32000x4096 embedding tied to lm_head.weight (one
 storage, two names) and LAYERS matrices of 8192x8192, all float16:
@@ -15,6 +20,7 @@ The converter copies bytes without looking at their values, so zeros cost
 it the same as random values.
 """
 
+import json
 import os
 import shutil
 import sys
@@ -23,7 +29,26 @@ import tempfile
 import torch
 
 
+def sharded(out, shards, layers):
+    torch.manual_seed(0)
+    weight_map, total = {}, 0
+    for s in range(1, shards + 1):
+        name = f"pytorch_model-{s:05d}-of-{shards:05d}.bin"
+        sd = {}
+        for i in range(layers):
+            key = f"model.layers.{(s - 1) * layers + i}.weight"
+            sd[key] = torch.empty(4096, 4096, dtype=torch.float16).uniform_(-1, 1)
+            weight_map[key] = name
+            total += 4096 * 4096 * 2
+        torch.save(sd, os.path.join(out, name))
+    with open(os.path.join(out, "pytorch_model.bin.index.json"), "w") as f:
+        json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, f, indent=2)
+
+
 def main():
+    if sys.argv[1] == "--sharded":
+        sharded(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        return
     out, layers = sys.argv[1], int(sys.argv[2])
     zeros = len(sys.argv) > 3 and sys.argv[3] == "zeros"
     torch.manual_seed(0)
