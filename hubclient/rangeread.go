@@ -29,10 +29,13 @@ var ErrNoRanges = errors.New("the storage does not serve byte ranges")
 // when opened, and every answer must carry the ETag and size of the first,
 // so the bytes all come from one version of the file.
 //
-// Reads that continue where the previous one ended reuse the open answer;
-// a jump opens a new range ("bytes=off-"). A connection that fails in the
-// middle of a body is reopened at the byte where it stopped, with the
-// client's retry budget and backoff; 5xx answers are retried by the client.
+// Reads that continue where an earlier one ended reuse its open answer (up
+// to maxCursors answers stay open, so a few readers going through
+// different parts of the file at once, as parallel upload parts do, each
+// keep theirs); a jump opens a new range ("bytes=off-"). A connection that
+// fails in the middle of a body is reopened at the byte where it stopped,
+// with the client's retry budget and backoff; 5xx answers are retried by
+// the client. ReadAt may be called concurrently.
 type RemoteFile struct {
 	c      *Client
 	ctx    context.Context
@@ -44,10 +47,18 @@ type RemoteFile struct {
 	linked string // the Hub's X-Linked-Etag: an LFS file's sha256
 
 	mu       sync.Mutex
-	body     io.ReadCloser // an open answer positioned at pos, or nil
-	pos      int64
+	idle     []*cursor // open answers not in use, oldest first
 	requests int
 }
+
+// cursor is an open answer positioned at pos.
+type cursor struct {
+	body io.ReadCloser
+	pos  int64
+}
+
+// maxCursors bounds the open answers kept for reuse.
+const maxCursors = 8
 
 // OpenFile opens path in repo r at revision rev (default main) for range
 // reads. ctx bounds every later read; Close releases the open answer.
@@ -112,25 +123,46 @@ func (f *RemoteFile) Requests() int {
 	return f.requests
 }
 
-// Close releases the open answer, if any. The file can still be read.
+// Close releases the open answers. The file can still be read.
 func (f *RemoteFile) Close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.drop()
+	for _, c := range f.idle {
+		c.body.Close()
+	}
+	f.idle = nil
 	return nil
 }
 
-func (f *RemoteFile) drop() {
-	if f.body != nil {
-		f.body.Close()
-		f.body = nil
+// take returns the idle answer positioned at off, or nil.
+func (f *RemoteFile) take(off int64) *cursor {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, c := range f.idle {
+		if c.pos == off {
+			f.idle = append(f.idle[:i], f.idle[i+1:]...)
+			return c
+		}
+	}
+	return nil
+}
+
+// put keeps an answer for reuse, closing the oldest beyond maxCursors.
+func (f *RemoteFile) put(c *cursor) {
+	if c == nil || c.body == nil {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.idle = append(f.idle, c)
+	if len(f.idle) > maxCursors {
+		f.idle[0].body.Close()
+		f.idle = f.idle[1:]
 	}
 }
 
 // ReadAt reads len(p) bytes at off, as io.ReaderAt.
 func (f *RemoteFile) ReadAt(p []byte, off int64) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	if off < 0 {
 		return 0, fmt.Errorf("read %s: negative offset", f.path)
 	}
@@ -138,33 +170,38 @@ func (f *RemoteFile) ReadAt(p []byte, off int64) (int, error) {
 		return 0, io.EOF
 	}
 	want := int(min(int64(len(p)), f.size-off))
+	cur := f.take(off)
+	defer func() { f.put(cur) }()
 	read, failures := 0, 0
 	for read < want {
 		if err := f.ctx.Err(); err != nil {
 			return read, err
 		}
-		if f.body == nil || f.pos != off+int64(read) {
-			if err := f.open(off + int64(read)); err != nil {
+		if cur == nil {
+			var err error
+			if cur, err = f.open(off + int64(read)); err != nil {
 				return read, err
 			}
 		}
-		n, err := io.ReadFull(f.body, p[read:want])
+		n, err := io.ReadFull(cur.body, p[read:want])
 		read += n
-		f.pos += int64(n)
+		cur.pos += int64(n)
 		if err == nil {
 			continue
 		}
-		f.drop()
+		at := cur.pos
+		cur.body.Close()
+		cur = nil
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			err = fmt.Errorf("the answer ended at byte %d of %d", f.pos, f.size)
+			err = fmt.Errorf("the answer ended at byte %d of %d", at, f.size)
 		}
 		if failures >= f.c.opts.MaxRetries {
-			return read, fmt.Errorf("read %s at byte %d: %w", f.path, f.pos, scrubURLError(err))
+			return read, fmt.Errorf("read %s at byte %d: %w", f.path, at, scrubURLError(err))
 		}
 		wait := f.c.backoff(failures, err)
 		failures++
 		f.c.log.LogAttrs(f.ctx, slog.LevelWarn, "range read failed, reopening",
-			slog.String("path", f.path), slog.Int64("offset", f.pos), slog.Int("attempt", failures),
+			slog.String("path", f.path), slog.Int64("offset", at), slog.Int("attempt", failures),
 			slog.String("error", scrubURLError(err).Error()))
 		timer := time.NewTimer(wait)
 		select {
@@ -182,16 +219,17 @@ func (f *RemoteFile) ReadAt(p []byte, off int64) (int, error) {
 
 // open starts an answer at off, to the end of the file, and checks that it
 // is the range asked for, of the same file.
-func (f *RemoteFile) open(off int64) error {
-	f.drop()
+func (f *RemoteFile) open(off int64) (*cursor, error) {
 	resp, err := f.c.follow(f.ctx, f.url, map[string]string{"Range": "bytes=" + strconv.FormatInt(off, 10) + "-"})
 	if err != nil {
-		return fmt.Errorf("read %s at byte %d: %w", f.path, off, scrubURLError(err))
+		return nil, fmt.Errorf("read %s at byte %d: %w", f.path, off, scrubURLError(err))
 	}
+	f.mu.Lock()
 	f.requests++
-	fail := func(err error) error {
+	f.mu.Unlock()
+	fail := func(err error) (*cursor, error) {
 		resp.Body.Close()
-		return fmt.Errorf("read %s at byte %d: %w", f.path, off, err)
+		return nil, fmt.Errorf("read %s at byte %d: %w", f.path, off, err)
 	}
 	if etag := normalizeETag(resp.Header.Get("ETag")); f.etag != "" && etag != f.etag {
 		return fail(fmt.Errorf("%w: ETag %q, opened as %q", ErrChanged, etag, f.etag))
@@ -218,8 +256,7 @@ func (f *RemoteFile) open(off int64) error {
 	default:
 		return fail(fmt.Errorf("unexpected status %d", resp.StatusCode))
 	}
-	f.body, f.pos = resp.Body, off
-	return nil
+	return &cursor{body: resp.Body, pos: off}, nil
 }
 
 // contentRange parses "bytes START-END/TOTAL".

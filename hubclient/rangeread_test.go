@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/hubbot/hubbot/hubclient"
 	"github.com/hubbot/hubbot/hubclient/hubtest"
@@ -133,4 +134,35 @@ func TestRemoteFileFaults(t *testing.T) {
 			assert.NotContains(t, err.Error(), h.alice.Token)
 		})
 	}
+}
+
+// Readers going through different parts at once each keep their answer,
+// as parallel upload parts do.
+func TestRemoteFileParallelReaders(t *testing.T) {
+	h, big := rangeHub(t)
+	c := h.client(t, h.alice.Token)
+	f, err := c.OpenFile(t.Context(), model("alice/ranged"), "", "big.bin")
+	require.NoError(t, err)
+	defer f.Close()
+	const parts = 4
+	quarter := f.Size() / parts
+	out := make([]byte, f.Size())
+	var g errgroup.Group
+	for i := range int64(parts) {
+		g.Go(func() error {
+			end := (i + 1) * quarter
+			if i == parts-1 {
+				end = f.Size()
+			}
+			for off := i * quarter; off < end; off += 1 << 18 {
+				if _, err := f.ReadAt(out[off:min(end, off+1<<18)], off); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	require.NoError(t, g.Wait())
+	assert.True(t, bytes.Equal(big, out))
+	assert.Equal(t, 1+parts, f.Requests(), "the probe, then one answer per reader")
 }
