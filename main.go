@@ -67,6 +67,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case "check":
 		return check(ctx, rest, stdout, stderr)
 	case "convert":
+		if code, handled := convertHub(ctx, rest, stdout, stderr, getenv); handled {
+			return code
+		}
 		return convert(ctx, rest, stdout, stderr)
 	case "webhook":
 		return webhookCmd(ctx, rest, stdout, stderr, getenv)
@@ -96,6 +99,8 @@ commands:
   webhook sync|status [--config PATH]
                                  create or update the bot's Hub webhook; show it
   db migrate|status|copy         the store's migrations; move from SQLite to Postgres
+  convert hf://NS/NAME[@REV] DST convert a Hub repository's checkpoints without downloading them
+                                 (also --repo NS/NAME [--revision REV] DST)
   version                        print the version
 
 environment: HF_TOKEN, WEBHOOK_SECRET, HF_ENDPOINT, HUBBOT_CONFIG, HUBBOT_DATA,

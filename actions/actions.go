@@ -162,6 +162,7 @@ type Proposal struct {
 
 // ProposedFile is one file of a Proposal.
 type ProposedFile struct {
-	PathInRepo string // forward slashes, relative to the repo root
-	LocalPath  string // where the content is on disk
+	PathInRepo string  // forward slashes, relative to the repo root
+	LocalPath  string  // where the content is on disk; or
+	Stream     *Stream // the content, produced on demand
 }

@@ -322,7 +322,7 @@ func (p *publisher) proposal(ctx context.Context, job *jobs.Job, prop *actions.P
 	files := make([]hubclient.CommitFile, 0, len(prop.Files))
 	names := make([]string, 0, len(prop.Files))
 	for _, f := range prop.Files {
-		files = append(files, hubclient.CommitFile{PathInRepo: f.PathInRepo, LocalPath: f.LocalPath})
+		files = append(files, commitFile(f))
 		names = append(names, f.PathInRepo)
 	}
 	if p.dryRun {

@@ -25,7 +25,14 @@ import (
 type CommitFile struct {
 	PathInRepo string // forward slashes, relative to the repo root
 	LocalPath  string // read from this file, streamed; or
-	Content    []byte // these bytes, for small files
+	Content    []byte // these bytes, for small files; or
+	// Section produces bytes [off, off+n) of a file of Size bytes that is
+	// on no disk (a conversion streamed from the Hub); every call must give
+	// the same bytes. With SHA256 set the file is not read to hash it; it
+	// is read by sections to upload it (parts in parallel, retries).
+	Section func(ctx context.Context, off, n int64) (io.ReadCloser, error)
+	Size    int64
+	SHA256  string
 }
 
 // CommitRequest is one commit through the commit API.
@@ -80,7 +87,10 @@ type preparedFile struct {
 }
 
 // open returns the content from the start.
-func (f *preparedFile) open() (io.ReadCloser, error) {
+func (f *preparedFile) open(ctx context.Context) (io.ReadCloser, error) {
+	if f.Section != nil {
+		return f.Section(ctx, 0, f.Size)
+	}
 	if f.LocalPath == "" {
 		return io.NopCloser(bytes.NewReader(f.Content)), nil
 	}
@@ -88,7 +98,11 @@ func (f *preparedFile) open() (io.ReadCloser, error) {
 }
 
 // section returns bytes [off, off+n) of the content, for uploads and retries.
-func (f *preparedFile) section(off, n int64) (io.Reader, io.Closer, error) {
+func (f *preparedFile) section(ctx context.Context, off, n int64) (io.Reader, io.Closer, error) {
+	if f.Section != nil {
+		rc, err := f.Section(ctx, off, n)
+		return rc, rc, err
+	}
 	if f.LocalPath == "" {
 		return bytes.NewReader(f.Content[off : off+n]), io.NopCloser(nil), nil
 	}
@@ -122,7 +136,7 @@ func (c *Client) CreateCommit(ctx context.Context, r Repo, req CommitRequest) (*
 			return nil, fmt.Errorf("commit: %w", err)
 		}
 		f.PathInRepo = clean
-		pf, err := prepare(f)
+		pf, err := prepare(ctx, f)
 		if err != nil {
 			return nil, fmt.Errorf("commit: read %s: %w", f.PathInRepo, err)
 		}
@@ -154,11 +168,26 @@ func (c *Client) CreateCommit(ctx context.Context, r Repo, req CommitRequest) (*
 }
 
 // prepare reads a file once to get its size, first bytes, sha256 and git
-// blob id.
-func prepare(f CommitFile) (*preparedFile, error) {
+// blob id. A streamed file whose sha256 is known is only sampled.
+func prepare(ctx context.Context, f CommitFile) (*preparedFile, error) {
 	pf := &preparedFile{CommitFile: f}
 	var size int64
-	if f.LocalPath != "" {
+	if f.Section != nil && f.SHA256 != "" {
+		rc, err := f.Section(ctx, 0, min(f.Size, sampleSize))
+		if err != nil {
+			return nil, err
+		}
+		defer rc.Close()
+		sample := &limitedBuffer{max: sampleSize}
+		if _, err := io.Copy(sample, rc); err != nil {
+			return nil, err
+		}
+		pf.size, pf.sample, pf.sha256 = f.Size, sample.buf, f.SHA256
+		return pf, nil
+	}
+	if f.Section != nil {
+		size = f.Size
+	} else if f.LocalPath != "" {
 		st, err := os.Stat(f.LocalPath)
 		if err != nil {
 			return nil, err
@@ -170,7 +199,7 @@ func prepare(f CommitFile) (*preparedFile, error) {
 	} else {
 		size = int64(len(f.Content))
 	}
-	rc, err := pf.open()
+	rc, err := pf.open(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -380,7 +409,7 @@ func (c *Client) put(ctx context.Context, endpoint, href string, f *preparedFile
 		if closer != nil {
 			closer.Close()
 		}
-		r, cl, err := f.section(off, n)
+		r, cl, err := f.section(ctx, off, n)
 		closer = cl
 		return r, err
 	}
@@ -489,7 +518,7 @@ func (c *Client) commit(ctx context.Context, r Repo, req CommitRequest, files []
 	}
 	body := func() (io.Reader, error) {
 		pr, pw := io.Pipe()
-		go func() { pw.CloseWithError(writeNDJSON(pw, req, files, deletes)) }()
+		go func() { pw.CloseWithError(writeNDJSON(ctx, pw, req, files, deletes)) }()
 		return pr, nil
 	}
 	resp, err := c.do(ctx, call{endpoint: "commit", method: http.MethodPost, url: u, body: body, length: -1,
@@ -512,7 +541,7 @@ func (c *Client) commit(ctx context.Context, r Repo, req CommitRequest, files []
 
 // writeNDJSON writes the commit body: the header line, then one line per
 // operation, each terminated by a newline.
-func writeNDJSON(w io.Writer, req CommitRequest, files []*preparedFile, deletes []string) error {
+func writeNDJSON(ctx context.Context, w io.Writer, req CommitRequest, files []*preparedFile, deletes []string) error {
 	line := func(key string, value any) error {
 		data, err := json.Marshal(map[string]any{"key": key, "value": value})
 		if err != nil {
@@ -535,7 +564,7 @@ func writeNDJSON(w io.Writer, req CommitRequest, files []*preparedFile, deletes 
 			}
 			continue
 		}
-		if err := writeFileLine(w, f); err != nil {
+		if err := writeFileLine(ctx, w, f); err != nil {
 			return err
 		}
 	}
@@ -552,12 +581,12 @@ func writeNDJSON(w io.Writer, req CommitRequest, files []*preparedFile, deletes 
 }
 
 // writeFileLine streams {"key":"file","value":{"content":"<base64>","path":...,"encoding":"base64"}}.
-func writeFileLine(w io.Writer, f *preparedFile) error {
+func writeFileLine(ctx context.Context, w io.Writer, f *preparedFile) error {
 	path, _ := json.Marshal(f.PathInRepo)
 	if _, err := io.WriteString(w, `{"key":"file","value":{"content":"`); err != nil {
 		return err
 	}
-	rc, err := f.open()
+	rc, err := f.open(ctx)
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ func (c *Client) Download(ctx context.Context, r Repo, rev, path string, w io.Wr
 		return nil, fmt.Errorf("download %s: %w", path, err)
 	}
 	u := c.ResolveURL(r, revOrMain(rev), path)
-	resp, err := c.follow(ctx, u)
+	resp, err := c.follow(ctx, u, nil)
 	if err != nil {
 		return nil, fmt.Errorf("download %s from %s at %q: %w", path, r, rev, err)
 	}
@@ -81,13 +81,18 @@ type followed struct {
 }
 
 // follow GETs u, following up to 10 redirects by hand: the token goes only to
-// the Hub's own host, never to the storage host a redirect points at.
-func (c *Client) follow(ctx context.Context, u string) (*followed, error) {
+// the Hub's own host, never to the storage host a redirect points at. header
+// adds request headers (a Range) to every hop.
+func (c *Client) follow(ctx context.Context, u string, header map[string]string) (*followed, error) {
 	var first *http.Response
 	noAuth := false
+	hdr := map[string]string{"Accept-Encoding": "identity"}
+	for k, v := range header {
+		hdr[k] = v
+	}
 	for hops := 0; hops <= 10; hops++ {
 		resp, err := c.do(ctx, call{endpoint: "resolve", method: http.MethodGet, url: u, idempotent: true,
-			noAuth: noAuth, noRedirect: true, header: map[string]string{"Accept-Encoding": "identity"}})
+			noAuth: noAuth, noRedirect: true, header: hdr})
 		if err != nil {
 			return nil, err
 		}

@@ -2,6 +2,7 @@ package safetensors
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -34,6 +35,10 @@ type config struct {
 	Include []string `toml:"include"`
 	// Exclude skips checkpoint files or index files matching these globs.
 	Exclude []string `toml:"exclude"`
+	// Stream chooses how inputs are read: "auto" (the default) streams
+	// from the Hub when the downloads and outputs would not fit on the
+	// local disk, "always" streams, "never" downloads.
+	Stream string `toml:"stream"`
 }
 
 // Action converts the PyTorch checkpoints of a workspace to safetensors
@@ -43,6 +48,7 @@ type Action struct {
 	include, exclude []string
 	prior            PriorProposals
 	limits           Limits
+	stream           string // "auto", "always" or "never"
 	// freeSpace reports the space available on a folder's file system.
 	freeSpace func(dir string) (int64, error)
 }
@@ -57,7 +63,14 @@ func New(opts actions.Options, prior PriorProposals) (*Action, error) {
 	if err := opts.Decode(&c); err != nil {
 		return nil, err
 	}
-	a := &Action{include: c.Include, exclude: c.Exclude, prior: prior, limits: Limits{}.withDefaults(), freeSpace: diskFree}
+	a := &Action{include: c.Include, exclude: c.Exclude, prior: prior, limits: Limits{}.withDefaults(), freeSpace: diskFree, stream: c.Stream}
+	switch c.Stream {
+	case "":
+		a.stream = "auto"
+	case "auto", "always", "never":
+	default:
+		return nil, &actions.OptionError{Key: "stream", Msg: fmt.Sprintf("%q is not auto, always or never", c.Stream)}
+	}
 	if c.MaxSize != "" {
 		n, err := actions.ParseSize(c.MaxSize)
 		if err != nil {
@@ -181,7 +194,18 @@ func (a *Action) Run(ctx context.Context, ws *actions.Workspace, log io.Writer) 
 	// Downloads replace pointers in place; outputs are at most 1% larger
 	// than their inputs, plus headers.
 	need := download + total + total/100 + int64(len(inputs))<<20 + 64<<20
-	if free, err := a.freeSpace(ws.Dir); err == nil && free < need {
+	free, ferr := a.freeSpace(ws.Dir)
+	fits := ferr != nil || free >= need
+	ranges, canStream := ws.Content.(actions.RangeFetcher)
+	switch {
+	case a.stream == "always" && !canStream:
+		return actions.Result{}, errors.New("stream = \"always\", but this workspace cannot read files by ranges")
+	case a.stream == "always" || (a.stream == "auto" && !fits && canStream && download > 0):
+		if !fits {
+			logf("converting needs about %s of disk (downloads and outputs), %s is free: streaming from the Hub instead", humanBytes(need), humanBytes(free))
+		}
+		return a.runStreamed(ctx, ws, ranges, todo, skipped, already, log)
+	case !fits:
 		return actions.Result{}, fmt.Errorf("not enough disk space in %s: converting needs about %s (downloads and outputs), %s is free", ws.Dir, humanBytes(need), humanBytes(free))
 	}
 
@@ -202,7 +226,7 @@ func (a *Action) Run(ctx context.Context, ws *actions.Workspace, log io.Writer) 
 		return actions.Result{}, fmt.Errorf("create the output folder: %w", err)
 	}
 	opts := &Options{Limits: a.limits, Log: log}
-	rep, err := runJobs(ctx, ws.Dir, out, todo, opts)
+	rep, err := runJobs(ctx, localInputs(ws.Dir, a.limits), out, todo, opts)
 	if err != nil {
 		os.RemoveAll(out)
 		if Refused(err) {
@@ -224,6 +248,11 @@ func (a *Action) Run(ctx context.Context, ws *actions.Workspace, log io.Writer) 
 	for _, o := range rep.outputs() {
 		prop.Files = append(prop.Files, actions.ProposedFile{PathInRepo: o[0], LocalPath: o[1]})
 	}
+	return succeeded(rep, already, prop), nil
+}
+
+// succeeded is the result of a conversion that produced files.
+func succeeded(rep *Report, already []string, prop *actions.Proposal) actions.Result {
 	var in, outBytes int64
 	for _, f := range rep.Files {
 		in += f.SourceBytes
@@ -235,7 +264,7 @@ func (a *Action) Run(ctx context.Context, ws *actions.Workspace, log io.Writer) 
 			len(rep.Files), plural(len(rep.Files)), humanBytes(in), humanBytes(outBytes)),
 		Details:  detailsMarkdown(rep, already),
 		Proposal: prop,
-	}, nil
+	}
 }
 
 // materialize fetches the content of an LFS pointer file; a pointer that

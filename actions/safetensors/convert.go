@@ -2,8 +2,8 @@ package safetensors
 
 import (
 	"bufio"
+	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -61,24 +61,32 @@ type FileResult struct {
 	names      []string // every name in the checkpoint, aliases included
 	written    []string // the names written, in file order
 	dataBytes  int64    // the bytes of the tensors written
-	outputPath string   // where the file is on disk
+	outputPath string   // where the file is on disk; "" for a stream
+	plan       *plan
+	stream     *streamed // the file, when it is streamed rather than written
 }
 
-// convertFile converts the checkpoint at srcPath into a new file at
-// outPath, verified. On error outPath is removed.
-func convertFile(ctx context.Context, srcPath, outPath string, opts *Options) (res *FileResult, err error) {
-	f, err := os.Open(srcPath)
+// openLocal opens a checkpoint on disk as a source.
+func openLocal(path string, lim Limits) (*source, io.Closer, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("open the checkpoint: %w", err)
+		return nil, nil, fmt.Errorf("open the checkpoint: %w", err)
 	}
-	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("stat the checkpoint: %w", err)
+		f.Close()
+		return nil, nil, fmt.Errorf("stat the checkpoint: %w", err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, refuse(ErrNotCheckpoint, "not a regular file")
+		f.Close()
+		return nil, nil, refuse(ErrNotCheckpoint, "not a regular file")
 	}
+	return &source{r: f, f: f, size: fi.Size(), lim: lim}, f, nil
+}
+
+// convertFile converts the checkpoint src into a new file at outPath,
+// verified. On error outPath is removed.
+func convertFile(ctx context.Context, src *source, outPath string, opts *Options) (res *FileResult, err error) {
 	out, err := os.OpenFile(outPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("create the output: %w", err)
@@ -91,7 +99,7 @@ func convertFile(ctx context.Context, srcPath, outPath string, opts *Options) (r
 			os.Remove(outPath)
 		}
 	}()
-	res, err = convertTo(ctx, &source{r: f, f: f, size: fi.Size(), lim: opts.Limits.withDefaults()}, out, opts)
+	res, err = convertTo(ctx, src, &sink{w: out, back: out}, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -104,9 +112,9 @@ func convertFile(ctx context.Context, srcPath, outPath string, opts *Options) (r
 	return res, nil
 }
 
-// convertTo converts the checkpoint in src into out, an empty file, and
+// convertTo converts the checkpoint in src into out, which is empty, and
 // verifies what it wrote.
-func convertTo(ctx context.Context, src *source, out *os.File, opts *Options) (*FileResult, error) {
+func convertTo(ctx context.Context, src *source, out *sink, opts *Options) (*FileResult, error) {
 	ck, err := readCheckpoint(src.r, src.size, src.lim)
 	if err != nil {
 		return nil, err
@@ -124,6 +132,7 @@ func convertTo(ctx context.Context, src *source, out *os.File, opts *Options) (*
 	}
 
 	res := &FileResult{
+		plan:        p,
 		Format:      ck.format,
 		SourceBytes: src.size,
 		OutputBytes: p.size,
@@ -145,60 +154,41 @@ func convertTo(ctx context.Context, src *source, out *os.File, opts *Options) (*
 	return res, nil
 }
 
-// writeVerified writes the file of plan p to out and verifies it. Each
-// chunk is verified on a second goroutine as soon as it is written, so the
-// verification mostly overlaps the copy; the header is checked at the end.
-func writeVerified(ctx context.Context, src *source, out *os.File, p *plan) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	type chunk struct {
-		t      *outTensor
-		off, n int64 // relative to the tensor's first byte
-		last   bool
+// sink is where a converted file's bytes go: a file being written, or a
+// stream (a hash, an upload) that cannot be read back.
+type sink struct {
+	w    io.Writer
+	back io.ReaderAt // the bytes written so far, for verification; nil for a stream
+	n    int64       // bytes written
+}
+
+func (s *sink) Write(b []byte) (int, error) {
+	n, err := s.w.Write(b)
+	s.n += int64(n)
+	return n, err
+}
+
+// writeVerified writes the file of plan p to out and verifies it: the
+// CRC32 of whole storages in the same pass that copies their bytes, other
+// tensors right after they are written, then the header and the size.
+func writeVerified(ctx context.Context, src *source, out *sink, p *plan) error {
+	v := newVerifier(src, out, p)
+	if err := write(ctx, src, out, p, v); err != nil {
+		return err
 	}
-	chunks := make(chan chunk, 16)
-	verified := make(chan error, 1)
-	go func() {
-		v := newVerifier(src, out, p)
-		var err error
-		for c := range chunks {
-			if err == nil {
-				if err = v.written(c.t, c.off, c.n, c.last); err != nil {
-					cancel() // stops the writer
-				}
-			}
-		}
-		if err == nil {
-			err = v.finish(ctx, p)
-		}
-		verified <- err
-	}()
-	werr := write(ctx, src, out, p, func(t *outTensor, off, n int64, last bool) error {
-		select {
-		case chunks <- chunk{t, off, n, last}:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	})
-	if werr != nil {
-		cancel() // nothing more to verify
+	if err := v.finish(ctx, p); err != nil {
+		return err
 	}
-	close(chunks)
-	verr := <-verified
-	switch {
-	case verr != nil && (werr == nil || errors.Is(werr, context.Canceled)):
-		return verr
-	case werr != nil:
-		return werr
+	if out.n != p.size {
+		return fmt.Errorf("%w: %d bytes were written, expected %d", ErrVerify, out.n, p.size)
 	}
 	return verifyHeader(out, p)
 }
 
 // write writes the header, then every tensor in file order: contiguous ones
-// as kernel copies, others gathered from a mapped window of the source. It
-// calls done for every chunk written.
-func write(ctx context.Context, src *source, out *os.File, p *plan, done func(t *outTensor, off, n int64, last bool) error) error {
+// copied through one buffer, non-contiguous ones gathered from a window of
+// the source; v checks each tensor as it is written.
+func write(ctx context.Context, src *source, out *sink, p *plan, v *verifier) error {
 	var n [8]byte
 	for i, l := 0, uint64(len(p.header)); i < 8; i++ {
 		n[i] = byte(l >> (8 * i))
@@ -209,6 +199,7 @@ func write(ctx context.Context, src *source, out *os.File, p *plan, done func(t 
 	if _, err := out.Write(p.header); err != nil {
 		return fmt.Errorf("write the header: %w", err)
 	}
+	buf := make([]byte, copyBuf)
 	var bw *bufio.Writer
 	for _, ot := range p.tensors {
 		if ot.nbytes == 0 {
@@ -216,22 +207,33 @@ func write(ctx context.Context, src *source, out *os.File, p *plan, done func(t 
 		}
 		abs := ot.rec.off + ot.start
 		if ot.contiguous {
-			var off int64
-			err := src.copyRange(ctx, out, abs, ot.nbytes, func(c int64) error {
-				off += c
-				return done(ot, off-c, c, off == ot.nbytes)
-			})
-			if err != nil {
+			var crc uint32
+			sum := &crc
+			if !byCRC(ot) {
+				sum = nil
+			}
+			start := out.n
+			if err := src.copyRange(ctx, out, abs, ot.nbytes, buf, sum); err != nil {
 				return fmt.Errorf("tensor %s: %w", quoteName(ot.name), err)
+			}
+			if err := v.copied(ot, start, crc); err != nil {
+				return err
 			}
 			continue
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if out.back == nil {
+			if err := writeGatheredStream(src, out, ot, v); err != nil {
+				return fmt.Errorf("tensor %s: %w", quoteName(ot.name), err)
+			}
+			continue
+		}
 		if bw == nil {
 			bw = bufio.NewWriterSize(out, 1<<20)
 		}
+		start := out.n
 		win, release, err := src.window(abs, ot.span)
 		if err != nil {
 			return fmt.Errorf("tensor %s: %w", quoteName(ot.name), err)
@@ -244,9 +246,35 @@ func write(ctx context.Context, src *source, out *os.File, p *plan, done func(t 
 		if err != nil {
 			return fmt.Errorf("tensor %s: write: %w", quoteName(ot.name), err)
 		}
-		if err := done(ot, 0, ot.nbytes, true); err != nil {
+		if err := v.gathered(ot, out.back, start); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// writeGatheredStream gathers a non-contiguous tensor in memory, checks it
+// there (a stream cannot be read back) and writes it.
+func writeGatheredStream(src *source, out *sink, ot *outTensor, v *verifier) error {
+	if ot.nbytes > src.lim.MaxGatherBytes {
+		return refuse(ErrLimit, "a non-contiguous tensor of %d bytes, above the %d-byte gather limit", ot.nbytes, src.lim.MaxGatherBytes)
+	}
+	win, release, err := src.window(ot.rec.off+ot.start, ot.span)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	b.Grow(int(ot.nbytes))
+	err = guardFaults(func() error { return gather(&b, win, ot.namedTensor) })
+	release()
+	if err != nil {
+		return err
+	}
+	if err := v.gathered(ot, bytes.NewReader(b.Bytes()), 0); err != nil {
+		return err
+	}
+	if _, err := out.Write(b.Bytes()); err != nil {
+		return fmt.Errorf("write: %w", err)
 	}
 	return nil
 }

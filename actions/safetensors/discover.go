@@ -62,16 +62,28 @@ func trainingState(rel string) bool {
 	return false
 }
 
-// outputName is the safetensors name of a single checkpoint file:
-// pytorch_model.bin becomes model.safetensors, anything else keeps its
-// name with the extension swapped (unet/diffusion_pytorch_model.bin ->
+// outputName is the safetensors name of a single checkpoint file: the
+// extension becomes .safetensors and a name that starts with the word
+// pytorch_model starts with model instead, which is what transformers
+// looks for (pytorch_model.bin -> model.safetensors, a lone
+// pytorch_model-00002-of-00003.bin -> model-00002-of-00003.safetensors,
+// pytorch_model.fp16.bin -> model.fp16.safetensors). Other names only
+// change extension (unet/diffusion_pytorch_model.bin ->
 // unet/diffusion_pytorch_model.safetensors).
 func outputName(rel string) string {
 	dir, base := path.Split(rel)
-	if base == transformersSingle {
-		return dir + "model.safetensors"
+	return dir + renameStem(strings.TrimSuffix(base, path.Ext(base))) + ".safetensors"
+}
+
+// renameStem replaces a leading "pytorch_model" with "model" when it is a
+// whole word: followed by nothing, a dot, a dash or an underscore.
+func renameStem(stem string) string {
+	const torch = "pytorch_model"
+	rest, ok := strings.CutPrefix(stem, torch)
+	if !ok || (rest != "" && !strings.ContainsRune(".-_", rune(rest[0]))) {
+		return stem
 	}
-	return dir + strings.TrimSuffix(base, path.Ext(base)) + ".safetensors"
+	return "model" + rest
 }
 
 // shardNames returns the output index and the renaming of shards for the

@@ -63,17 +63,18 @@
 //     serde_json does, padded with spaces to a multiple of 8. Apply
 //     convert.py's size rule before writing anything: the output may be at
 //     most 1% larger than the input.
-//  6. Write the header, then each tensor: contiguous ones with io.CopyN from
-//     *os.File to *os.File, which Linux turns into copy_file_range (the bytes
-//     stay in the kernel), non-contiguous ones gathered from a memory-mapped
-//     window of the input.
-//  7. Verify while writing, on a second goroutine, chunk by chunk: a tensor
-//     that is a whole storage must have the CRC32 that the zip directory
-//     records for the storage, computed on the bytes written (this proves
-//     the input intact and the copy exact while reading only the output);
-//     other tensors are compared with the input byte for byte, and their
-//     storages' CRC32 checked on the input. Then read the header back with
-//     the format's reader rules (ReadHeader) and compare it with the plan.
+//  6. Write the header, then each tensor: contiguous ones are read through
+//     one 1 MiB buffer and written from it, non-contiguous ones gathered
+//     from a memory-mapped window of the input.
+//  7. Verify in the same pass: a tensor that is a whole storage must have
+//     the CRC32 that the zip directory records for the storage, computed
+//     on the bytes in the buffer, which are the bytes written (this proves
+//     the input intact and the copy exact with no second read); other
+//     tensors are compared with the input byte for byte right after they
+//     are written (element by element for gathered ones, with a different
+//     walk), and their storages' CRC32 checked on the input. Then read the
+//     header back with the format's reader rules (ReadHeader) and compare
+//     it with the plan, and the file's size with the planned size.
 //     For shards, the index is checked against the input index and written
 //     back, and every tensor must be listed exactly once, in the shard whose
 //     header holds it.
@@ -81,10 +82,40 @@
 //     only when every file passed; on any error nothing is left behind.
 //
 // Memory grows with the pickle (a few KiB per tensor), never with the size
-// of the tensors: the peak RSS is about 12 MB for 0.5 GB and 2.1 GB
-// checkpoints alike, 8 MiB of which is the verification's mapping window
-// (bench/convert/run.sh). The verification costs one read of the output and
-// its CRC32, which runs on a second core while the copy proceeds.
+// of the tensors: two 1 MiB buffers (copy and verification) and the
+// window of a non-contiguous tensor. The copy runs at the speed of cp on
+// the same file and the checksum rides along in the CPU cache
+// (bench/convert/run.sh measures both, with peak RSS, from 0.5 GB up).
+//
+// # Local and streamed conversions
+//
+// ConvertPath reads files on disk. The same conversion also runs on inputs
+// that are never stored, read with HTTP range requests through
+// hubclient.RemoteFile (pinned to one commit and one ETag, reopened where
+// a connection broke, 5xx retried, a range answered with 200 or refused
+// is an error):
+//
+//   - ConvertRemote (`hubbot convert hf://ns/name[@rev] DST`) writes the
+//     outputs to a local folder, exactly as ConvertPath would.
+//   - The action streams from the Hub back to the Hub (option stream:
+//     "auto", the default, when downloads and outputs would not fit on
+//     the workspace's disk; "always"; "never"). Pass 1 converts every file
+//     into hashes, with every check of the local path (refusals happen
+//     here, before anything is uploaded), and records each output's size,
+//     sha256 and the CRC32 of every MiB. The proposal's files are then
+//     actions.Stream values: the publisher uploads each by sections (LFS
+//     basic or multipart parts, in parallel, retried), and every section is
+//     produced again from the inputs (pass 2) and checked against pass 1 a
+//     MiB at a time before any of its bytes is handed out, so a checkpoint
+//     that changed between the passes, or a bad read, fails the upload
+//     instead of uploading corrupt bytes. One commit at the end opens the
+//     pull request: an interrupted upload opens none.
+//
+// Both paths produce byte-identical files (the tests compare them through
+// hubtest). The streaming path uses no disk and constant memory, and moves
+// the checkpoint's bytes twice in and once out over the network; the local
+// path moves them once in and once out but needs about twice the model's
+// size on disk (bench/convert/stream.sh compares them).
 //
 // # Limits
 //
@@ -174,13 +205,15 @@
 // Options (`[actions.with]`): max_size ("20GB", "500MiB": repositories whose
 // checkpoints to convert add up to more are skipped), include and exclude
 // (globs matched against repo-relative paths of checkpoint files or index
-// files; "*" stays within a folder, "**" spans folders). The action skips,
+// files; "*" stays within a folder, "**" spans folders), stream ("auto",
+// "always", "never"; see above). The action skips,
 // with a reason, repositories that have no checkpoint, whose checkpoints
 // all have safetensors counterparts, or for which a hubbot conversion pull
 // request already exists on the current head (PriorProposals). It checks
-// free disk space for downloads and outputs, fetches only the checkpoint
-// files (LFS pointers, four at a time), converts into a hidden folder inside
-// the workspace (removed with it), and returns every file, shards and
-// index, as one Proposal titled ProposalTitle, or a failure with no
-// proposal.
+// free disk space for downloads and outputs; on the local path it fetches
+// only the checkpoint files (LFS pointers, four at a time) and converts into
+// a hidden folder inside the workspace (removed with it); on the streaming
+// path it reads them through the workspace's actions.RangeFetcher. It
+// returns every file, shards and index, as one Proposal titled
+// ProposalTitle, or a failure with no proposal.
 package safetensors

@@ -142,7 +142,7 @@ func FuzzUnpickle(f *testing.F) {
 // convertBytes runs the whole conversion of data into out, from memory.
 func convertBytes(data []byte, out *os.File) (*FileResult, error) {
 	src := &source{r: bytes.NewReader(data), size: int64(len(data)), lim: fuzzLimits.withDefaults()}
-	return convertTo(context.Background(), src, out, &Options{Limits: fuzzLimits})
+	return convertTo(context.Background(), src, &sink{w: out, back: out}, &Options{Limits: fuzzLimits})
 }
 
 func FuzzConvert(f *testing.F) {

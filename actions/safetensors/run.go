@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -30,7 +31,8 @@ type IndexResult struct {
 	Tensors   int   // entries of weight_map
 	TotalSize int64 // metadata.total_size: the bytes of all tensors
 
-	outputPath string
+	outputPath string // "" for a streamed conversion, which keeps content
+	content    []byte
 }
 
 // outputs lists every written file, repo-relative, with its path on disk.
@@ -121,6 +123,13 @@ func ConvertPath(ctx context.Context, src, dst string, opts Options) (*Report, e
 	if len(jobs) == 0 {
 		return nil, nothingToConvert(src, skipped)
 	}
+	return convertJobs(ctx, src, jobs, skipped, localInputs(root, opts.Limits), dst, opts)
+}
+
+// convertJobs converts jobs read through in into dst: everything is
+// written to a temporary folder inside dst and verified, then moved into
+// place; on error nothing is left in dst.
+func convertJobs(ctx context.Context, src string, jobs []*job, skipped []Skip, in inputs, dst string, opts Options) (*Report, error) {
 	for _, j := range jobs {
 		for _, o := range append([]string{j.outIndex}, j.outputs...) {
 			if o == "" {
@@ -148,7 +157,7 @@ func ConvertPath(ctx context.Context, src, dst string, opts Options) (*Report, e
 	}
 	defer os.RemoveAll(stage)
 
-	rep, err := runJobs(ctx, root, stage, jobs, &opts)
+	rep, err := runJobs(ctx, in, stage, jobs, &opts)
 	if err != nil {
 		return fail(err)
 	}
@@ -289,29 +298,38 @@ func readLimited(p string, max int64) ([]byte, error) {
 	return os.ReadFile(p)
 }
 
-// runJobs converts every job from root into out, verifying each file and
-// each index. A generic file that holds no tensors is skipped; any other
+// inputs opens the checkpoint files of a conversion by repo-relative path:
+// from a folder, or over the network (streaming).
+type inputs func(ctx context.Context, rel string) (*source, io.Closer, error)
+
+// localInputs opens files under root.
+func localInputs(root string, lim Limits) inputs {
+	return func(_ context.Context, rel string) (*source, io.Closer, error) {
+		return openLocal(filepath.Join(root, filepath.FromSlash(rel)), lim)
+	}
+}
+
+// runJobs converts every job from in into the folder out, or with out ""
+// into streams (pass 1 of a streamed conversion: every file converted,
+// verified and measured, nothing written), verifying each file and each
+// index. A generic file that holds no tensors is skipped; any other
 // refusal stops the run: no partial set is ever produced.
-func runJobs(ctx context.Context, root, out string, jobs []*job, opts *Options) (*Report, error) {
+func runJobs(ctx context.Context, in inputs, out string, jobs []*job, opts *Options) (*Report, error) {
 	rep := &Report{}
 	for _, j := range jobs {
 		var results []*FileResult
-		for i, in := range j.inputs {
-			outPath := filepath.Join(out, filepath.FromSlash(j.outputs[i]))
-			if err := os.MkdirAll(filepath.Dir(outPath), 0o755); err != nil {
-				return nil, fmt.Errorf("create the output folder: %w", err)
-			}
-			opts.logf("converting %s -> %s", in, j.outputs[i])
-			res, err := convertFile(ctx, filepath.Join(root, filepath.FromSlash(in)), outPath, opts)
+		for i, rel := range j.inputs {
+			opts.logf("converting %s -> %s", rel, j.outputs[i])
+			res, err := convertJobFile(ctx, in, rel, out, j.outputs[i], opts)
 			if err != nil {
 				if j.generic && Skippable(err) {
-					opts.logf("skipped %s: %v", in, err)
-					rep.Skipped = append(rep.Skipped, Skip{Path: in, Reason: err.Error()})
+					opts.logf("skipped %s: %v", rel, err)
+					rep.Skipped = append(rep.Skipped, Skip{Path: rel, Reason: err.Error()})
 					break
 				}
-				return nil, fmt.Errorf("%s: %w", printable(in), err)
+				return nil, fmt.Errorf("%s: %w", printable(rel), err)
 			}
-			res.Source, res.Output = in, j.outputs[i]
+			res.Source, res.Output = rel, j.outputs[i]
 			results = append(results, res)
 		}
 		if j.index != "" {
@@ -326,6 +344,24 @@ func runJobs(ctx context.Context, root, out string, jobs []*job, opts *Options) 
 		}
 	}
 	return rep, nil
+}
+
+// convertJobFile converts one input into out/output, or into a stream when
+// out is "".
+func convertJobFile(ctx context.Context, in inputs, rel, out, output string, opts *Options) (*FileResult, error) {
+	src, closer, err := in(ctx, rel)
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	if out == "" {
+		return streamFile(ctx, src, opts)
+	}
+	outPath := filepath.Join(out, filepath.FromSlash(output))
+	if err := os.MkdirAll(filepath.Dir(outPath), 0o755); err != nil {
+		return nil, fmt.Errorf("create the output folder: %w", err)
+	}
+	return convertFile(ctx, src, outPath, opts)
 }
 
 // writeIndex checks that the input index and the shards agree, writes the
@@ -376,23 +412,29 @@ func writeIndex(j *job, shards []*FileResult, out string) (*IndexResult, error) 
 	if err := enc.Encode(map[string]any{"metadata": meta, "weight_map": weightMap}); err != nil {
 		return nil, fmt.Errorf("encode the index: %w", err)
 	}
-	outPath := filepath.Join(out, filepath.FromSlash(j.outIndex))
-	if err := os.WriteFile(outPath, buf.Bytes(), 0o644); err != nil {
+	ix := &IndexResult{Source: j.index, Output: j.outIndex, Shards: len(shards), Tensors: len(weightMap), TotalSize: total}
+	if out == "" {
+		ix.content = buf.Bytes()
+		return ix, verifyIndex(ix.content, dir, shards)
+	}
+	ix.outputPath = filepath.Join(out, filepath.FromSlash(j.outIndex))
+	if err := os.WriteFile(ix.outputPath, buf.Bytes(), 0o644); err != nil {
 		return nil, fmt.Errorf("write the index: %w", err)
 	}
-	if err := verifyIndex(outPath, dir, shards); err != nil {
-		os.Remove(outPath)
+	data, err := os.ReadFile(ix.outputPath)
+	if err == nil {
+		err = verifyIndex(data, dir, shards)
+	}
+	if err != nil {
+		os.Remove(ix.outputPath)
 		return nil, err
 	}
-	return &IndexResult{Source: j.index, Output: j.outIndex, Shards: len(shards), Tensors: len(weightMap), TotalSize: total, outputPath: outPath}, nil
+	return ix, nil
 }
 
-// verifyIndex re-reads a written index and the headers of its shards.
-func verifyIndex(indexPath, dir string, shards []*FileResult) error {
-	data, err := os.ReadFile(indexPath)
-	if err != nil {
-		return fmt.Errorf("read the index back: %w", err)
-	}
+// verifyIndex checks a written index, as read back, against the headers
+// of its shards, read back too (or, for streams, as they were written).
+func verifyIndex(data []byte, dir string, shards []*FileResult) error {
 	var ix struct {
 		Metadata struct {
 			TotalSize *int64 `json:"total_size"`
@@ -405,29 +447,17 @@ func verifyIndex(indexPath, dir string, shards []*FileResult) error {
 	listed := 0
 	var total int64
 	for _, s := range shards {
-		f, err := os.Open(s.outputPath)
-		if err != nil {
-			return fmt.Errorf("open a shard: %w", err)
-		}
-		fi, err := f.Stat()
-		if err == nil {
-			var h *Header
-			h, err = ReadHeader(f, fi.Size())
-			if err == nil {
-				rel := strings.TrimPrefix(s.Output, dir)
-				for name, t := range h.Tensors {
-					if ix.WeightMap[name] != rel {
-						err = fmt.Errorf("%w: the index does not list tensor %s in %s", ErrVerify, quoteName(name), rel)
-						break
-					}
-					listed++
-					total += t.End - t.Begin
-				}
-			}
-		}
-		f.Close()
+		h, err := shardHeader(s)
 		if err != nil {
 			return err
+		}
+		rel := strings.TrimPrefix(s.Output, dir)
+		for name, t := range h.Tensors {
+			if ix.WeightMap[name] != rel {
+				return fmt.Errorf("%w: the index does not list tensor %s in %s", ErrVerify, quoteName(name), rel)
+			}
+			listed++
+			total += t.End - t.Begin
 		}
 	}
 	if listed != len(ix.WeightMap) {
@@ -437,6 +467,24 @@ func verifyIndex(indexPath, dir string, shards []*FileResult) error {
 		return fmt.Errorf("%w: the index's total_size is not the shards' %d bytes", ErrVerify, total)
 	}
 	return nil
+}
+
+// shardHeader reads the header of a written shard, or of a streamed one
+// from the bytes its streams start with.
+func shardHeader(s *FileResult) (*Header, error) {
+	if s.outputPath == "" {
+		return ReadHeader(bytes.NewReader(s.plan.headerBytes()), s.plan.size)
+	}
+	f, err := os.Open(s.outputPath)
+	if err != nil {
+		return nil, fmt.Errorf("open a shard: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("open a shard: %w", err)
+	}
+	return ReadHeader(f, fi.Size())
 }
 
 // publish moves the staged outputs into dst. If a rename fails, the files

@@ -66,7 +66,7 @@ func TestVerificationCatchesABadCopy(t *testing.T) {
 			out, err := os.Create(t.TempDir() + "/out.safetensors")
 			require.NoError(t, err)
 			defer out.Close()
-			_, err = convertTo(t.Context(), src, out, &Options{})
+			_, err = convertTo(t.Context(), src, &sink{w: out, back: out}, &Options{})
 			require.Error(t, err)
 			assert.ErrorIs(t, err, ErrVerify)
 			assert.Contains(t, err.Error(), "differ")

@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# Conversion benchmark: hubbot's streaming converter (bench/convert, which
-# calls safetensors.ConvertPath like `hubbot convert`) against
-#   (a) a conversion shaped like the reference algorithm, in Python with
-#       Debian's torch (bench/convert/reference.py), and
-#   (b) cp of the same bytes,
-# on generated fp16 checkpoints with a tied embedding of about 0.5 GB and
-# 2.1 GB. Wall time and peak RSS come from /usr/bin/time -v; Go and cp run
-# RUNS times (median reported), Python once per size.
+# Conversion benchmark: `hubbot convert` against
+#   (a) cp of the same bytes (the physical limit: one copy), and
+#   (b) a conversion shaped like the reference algorithm, in Python with
+#       Debian's torch (bench/convert/reference.py),
+# on generated fp16 checkpoints with a tied embedding. The contenders run
+# alternately, RUNS rounds, on a warm page cache; wall time and peak RSS
+# come from /usr/bin/time -v and are reported as median (min-max).
 #
-#   bench/convert/run.sh            # both sizes
-#   SIZES=14 RUNS=5 bench/convert/run.sh
+#   bench/convert/run.sh                       # 0.53 GB and 2.14 GB
+#   SIZES="2 14 150" RUNS=5 bench/convert/run.sh
+#
+# SIZES counts 8192x8192 fp16 layers: 2 -> 0.53 GB, 14 -> 2.14 GB,
+# 150 -> 20.4 GB. Sizes above 20 layers are generated as zeros (gen.py
+# "zeros", which needs no RAM for them) and run without the Python baseline,
+# which would hold the whole model in memory (TORCH_MAX_LAYERS). A size is
+# skipped, and said so, when the disk cannot hold the input and two outputs.
 #
 # Needs /usr/bin/python3 with python3-torch (apt-get install python3-torch).
 # Everything it generates lives in bench/out/convert (git-ignored) and is
@@ -20,20 +25,20 @@ cd "$(dirname "$0")/../.."
 OUT=bench/out/convert
 RESULTS=bench/out/convert-results.md
 PY=/usr/bin/python3
-RUNS=${RUNS:-3}
-SIZES=${SIZES:-"2 14"} # 8192x8192 fp16 layers: 2 -> 0.53 GB, 14 -> 2.14 GB
+RUNS=${RUNS:-5}
+SIZES=${SIZES:-"2 14"}
+TORCH_MAX_LAYERS=${TORCH_MAX_LAYERS:-20}
+TORCH_RUNS=${TORCH_RUNS:-3}
 
 mkdir -p "$OUT"
 trap 'rm -rf "$OUT"' EXIT
-go build -o "$OUT/convert" ./bench/convert
+go build -o "$OUT/hubbot" .
 
-# measure LABEL CMD...: runs CMD under /usr/bin/time -v after a sync and
-# prints "wall_seconds max_rss_kb cpu_seconds" (cpu = user + system, which
-# a busy shared machine disturbs less than wall time).
+# measure LABEL CMD...: runs CMD under /usr/bin/time -v and appends
+# "wall_seconds max_rss_kb cpu_seconds" to $OUT/LABEL.txt.
 measure() {
 	local label=$1
 	shift
-	sync
 	if ! /usr/bin/time -v -o "$OUT/time.txt" "$@" >"$OUT/$label.log" 2>&1; then
 		echo "$label failed:" >&2
 		cat "$OUT/$label.log" >&2
@@ -43,61 +48,95 @@ measure() {
 		/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i] }
 		/Maximum resident set size/ { rss = $2 }
 		/User time \(seconds\)|System time \(seconds\)/ { cpu += $2 }
-		END { printf "%.2f %d %.2f\n", s, rss, cpu }' "$OUT/time.txt"
+		END { printf "%.3f %d %.2f\n", s, rss, cpu }' "$OUT/time.txt" >>"$OUT/$label.txt"
 }
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# stats COLUMN FILE: "median min max" of a column (the lower median for an
+# even count).
+stats() { cut -d' ' -f"$1" "$2" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)], v[1], v[NR] }'; }
 
 # data_offset FILE: where a safetensors file's byte buffer starts.
 data_offset() { echo $((8 + $(od -An -t u8 -N 8 "$1" | tr -d ' '))); }
 
 : >"$RESULTS.notes"
 {
-	echo "| checkpoint | cp | hubbot (Go) | Python, reference-shaped | Python / Go | Go / cp |"
-	echo "| --- | --- | --- | --- | --- | --- |"
+	echo "| checkpoint | cp | hubbot convert | Python, reference-shaped | hubbot / cp wall (median, min-max of per-round ratios) | hubbot / cp CPU (median) | Python / hubbot |"
+	echo "| --- | --- | --- | --- | --- | --- | --- |"
 } >"$RESULTS.tmp"
 
 for layers in $SIZES; do
 	in="$OUT/in-$layers"
 	mkdir -p "$in"
-	"$PY" bench/convert/gen.py "$in/pytorch_model.bin" "$layers"
+	need=$(((layers * 134217728 + 262144000) * 3 / 1024 + 1048576)) # KB: input, two outputs, 1 GB spare
+	free=$(df -Pk "$OUT" | awk 'NR == 2 { print $4 }')
+	if [ "$free" -lt "$need" ]; then
+		echo "- $layers layers skipped: needs $((need / 1048576)) GB free, $((free / 1048576)) GB available" >>"$RESULTS.notes"
+		continue
+	fi
+	mode=random
+	[ "$layers" -gt "$TORCH_MAX_LAYERS" ] && mode=zeros
+	"$PY" bench/convert/gen.py "$in/pytorch_model.bin" "$layers" "$mode"
 	size=$(stat -c %s "$in/pytorch_model.bin")
-	cat "$in/pytorch_model.bin" >/dev/null # same warm page cache for every contender
-
-	: >"$OUT/cp.txt"
-	: >"$OUT/go.txt"
-	for _ in $(seq "$RUNS"); do
-		rm -f "$OUT/copy.bin"
-		measure cp cp "$in/pytorch_model.bin" "$OUT/copy.bin" >>"$OUT/cp.txt"
-		rm -rf "$OUT/go"
-		measure go "$OUT/convert" "$in/pytorch_model.bin" "$OUT/go" >>"$OUT/go.txt"
-	done
-	rm -f "$OUT/copy.bin"
-	rm -f "$OUT/py.safetensors"
-	read -r py_wall py_rss py_cpu < <(measure py "$PY" bench/convert/reference.py "$in/pytorch_model.bin" "$OUT/py.safetensors")
-
-	# The two outputs differ only in their headers (which tied name is kept);
-	# their byte buffers must be identical.
-	g="$OUT/go/model.safetensors"
-	p="$OUT/py.safetensors"
-	cmp -s -i "$(data_offset "$g"):$(data_offset "$p")" "$g" "$p" && same=identical || same=DIFFERENT
-	rm -f "$p"
-
-	cp_wall=$(cut -d' ' -f1 "$OUT/cp.txt" | median)
-	cp_rss=$(cut -d' ' -f2 "$OUT/cp.txt" | median)
-	go_wall=$(cut -d' ' -f1 "$OUT/go.txt" | median)
-	go_rss=$(cut -d' ' -f2 "$OUT/go.txt" | median)
-	go_rss_max=$(cut -d' ' -f2 "$OUT/go.txt" | sort -n | tail -1)
 	gb=$(awk -v s="$size" 'BEGIN { printf "%.2f GB", s / 1e9 }')
-	row=$(awk -v gb="$gb" -v cw="$cp_wall" -v cr="$cp_rss" -v gw="$go_wall" -v gr="$go_rss" -v gm="$go_rss_max" \
-		-v pw="$py_wall" -v pr="$py_rss" 'BEGIN {
-		printf "| %s fp16, tied embedding | %.2f s, %.1f MB | %.2f s, %.1f MB (max %.1f MB) | %.2f s, %.1f MB | %.1fx | %.2fx |",
-			gb, cw, cr / 1024, gw, gr / 1024, gm / 1024, pw, pr / 1024, pw / gw, gw / cw }')
-	echo "$row" >>"$RESULTS.tmp"
-	go_cpu=$(cut -d' ' -f3 "$OUT/go.txt" | median)
-	cp_cpu=$(cut -d' ' -f3 "$OUT/cp.txt" | median)
-	echo "$gb: CPU time (user+sys, median) cp $cp_cpu s, Go $go_cpu s, Python $py_cpu s; runs as wall s / RSS KB / CPU s: Go $(tr '\n' ';' <"$OUT/go.txt") cp $(tr '\n' ';' <"$OUT/cp.txt"); byte buffers of the Go and Python outputs: $same" >>"$RESULTS.notes"
-	rm -rf "$in" "$OUT/go"
+	rm -f "$OUT"/{cp,go,py}.txt
+	for round in $(seq "$RUNS"); do
+		sync
+		cat "$in/pytorch_model.bin" >/dev/null # the same warm page cache for each
+		rm -f "$OUT/copy.bin"
+		measure cp cp "$in/pytorch_model.bin" "$OUT/copy.bin"
+		rm -f "$OUT/copy.bin"
+		sync
+		cat "$in/pytorch_model.bin" >/dev/null
+		rm -rf "$OUT/go"
+		measure go "$OUT/hubbot" convert "$in/pytorch_model.bin" "$OUT/go"
+		if [ "$layers" -le "$TORCH_MAX_LAYERS" ] && [ "$round" -le "$TORCH_RUNS" ]; then
+			rm -rf "$OUT/go"
+			sync
+			rm -f "$OUT/py.safetensors"
+			measure py "$PY" bench/convert/reference.py "$in/pytorch_model.bin" "$OUT/py.safetensors"
+		fi
+	done
+
+	same="not compared (no Python run)"
+	if [ -f "$OUT/py.safetensors" ]; then
+		rm -rf "$OUT/go"
+		"$OUT/hubbot" convert "$in/pytorch_model.bin" "$OUT/go" >/dev/null
+		# The outputs differ only in their headers (which tied name is
+		# kept); their byte buffers must be identical.
+		g="$OUT/go/model.safetensors"
+		p="$OUT/py.safetensors"
+		cmp -s -i "$(data_offset "$g"):$(data_offset "$p")" "$g" "$p" && same=identical || same=DIFFERENT
+		rm -f "$p"
+	fi
+
+	read -r cw cwmin cwmax < <(stats 1 "$OUT/cp.txt")
+	read -r cr _ crmax < <(stats 2 "$OUT/cp.txt")
+	read -r gw gwmin gwmax < <(stats 1 "$OUT/go.txt")
+	read -r gr grmin grmax < <(stats 2 "$OUT/go.txt")
+	paste -d' ' "$OUT/go.txt" "$OUT/cp.txt" | awk '{ printf "%.4f\n", $1 / $4 }' >"$OUT/ratio.txt"
+	read -r rmed rmin rmax < <(stats 1 "$OUT/ratio.txt")
+	read -r gc _ _ < <(stats 3 "$OUT/go.txt")
+	read -r cc _ _ < <(stats 3 "$OUT/cp.txt")
+	cpuratio=$(awk -v g="$gc" -v c="$cc" 'BEGIN { printf "%.2fx (%.2f s / %.2f s)", g / c, g, c }')
+	pycell="not run"
+	pyratio="-"
+	if [ -f "$OUT/py.txt" ]; then
+		read -r pw pwmin pwmax < <(stats 1 "$OUT/py.txt")
+		read -r pr _ _ < <(stats 2 "$OUT/py.txt")
+		pycell=$(awk -v w="$pw" -v a="$pwmin" -v b="$pwmax" -v r="$pr" 'BEGIN { printf "%.2f s (%.2f-%.2f), %.0f MB", w, a, b, r / 1024 }')
+		pyratio=$(awk -v p="$pw" -v g="$gw" 'BEGIN { printf "%.0fx", p / g }')
+	fi
+	awk -v gb="$gb" -v mode="$mode" -v cw="$cw" -v cwmin="$cwmin" -v cwmax="$cwmax" -v cr="$cr" \
+		-v gw="$gw" -v gwmin="$gwmin" -v gwmax="$gwmax" -v gr="$gr" -v grmin="$grmin" -v grmax="$grmax" \
+		-v rmed="$rmed" -v rmin="$rmin" -v rmax="$rmax" -v py="$pycell" -v pyr="$pyratio" -v cpu="$cpuratio" 'BEGIN {
+		printf "| %s fp16 (%s) | %.2f s (%.2f-%.2f), %.1f MB | %.2f s (%.2f-%.2f), %.1f MB (%.1f-%.1f) | %s | %.2fx (%.2f-%.2f) | %s | %s |\n",
+			gb, mode, cw, cwmin, cwmax, cr / 1024, gw, gwmin, gwmax, gr / 1024, grmin / 1024, grmax / 1024, py, rmed, rmin, rmax, cpu, pyr }' >>"$RESULTS.tmp"
+	{
+		echo "- $gb: runs as wall s / RSS KB / CPU s: hubbot $(tr '\n' ';' <"$OUT/go.txt") cp $(tr '\n' ';' <"$OUT/cp.txt")"
+		[ -f "$OUT/py.txt" ] && echo "  Python $(tr '\n' ';' <"$OUT/py.txt")"
+		echo "  byte buffers of the hubbot and Python outputs: $same"
+	} >>"$RESULTS.notes"
+	rm -rf "$in" "$OUT/go" "$OUT/py.safetensors" "$OUT"/{cp,go,py,ratio}.txt
 done
 
 {
@@ -105,9 +144,10 @@ done
 	echo
 	cat "$RESULTS.tmp"
 	echo
-	echo "Medians of $RUNS runs for cp and Go, one Python run; wall time and peak RSS from /usr/bin/time -v, warm page cache, no fsync."
+	echo "Median (min-max) of $RUNS alternating rounds of cp and hubbot (Python: the first $TORCH_RUNS rounds);"
+	echo "wall time and peak RSS from /usr/bin/time -v; page cache warmed before each run; no fsync."
 	echo
-	sed 's/^/- /' "$RESULTS.notes"
+	cat "$RESULTS.notes"
 } >"$RESULTS"
 rm -f "$RESULTS.tmp" "$RESULTS.notes"
 cat "$RESULTS"

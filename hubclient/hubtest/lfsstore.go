@@ -123,8 +123,20 @@ func (s *Server) LFSObjectPath(oid string) (string, bool) {
 	return s.lfsPath(oid), true
 }
 
-// serveLFSFile answers a download of a stored object, with Range support.
+// serveLFSFile answers a download of a stored object, with Range support,
+// unless a StorageFault says otherwise.
 func (s *Server) serveLFSFile(w http.ResponseWriter, r *http.Request, oid string) {
+	if r.Method == http.MethodGet {
+		if f, ok := s.storageFaults.take(oid, r.Header.Get("Range") != ""); ok {
+			s.serveFaultyLFS(w, r, oid, f, s.serveStoredLFS)
+			return
+		}
+	}
+	s.serveStoredLFS(w, r, oid)
+}
+
+// serveStoredLFS answers a download of a stored object, with Range support.
+func (s *Server) serveStoredLFS(w http.ResponseWriter, r *http.Request, oid string) {
 	f, err := os.Open(s.lfsPath(oid))
 	if err != nil {
 		writeS3Error(w, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")

@@ -80,11 +80,13 @@ type Server struct {
 	baseCtx    context.Context // cancelled by Close
 	cancelBase context.CancelFunc
 
-	hooks   *webhookHub
-	rec     *recorder
-	faults  *faultSet
-	uploads *uploadSet
-	ids     *idSource
+	hooks  *webhookHub
+	rec    *recorder
+	faults *faultSet
+	// storageFaults change how the storage serves LFS downloads.
+	storageFaults *storageFaultSet
+	uploads       *uploadSet
+	ids           *idSource
 
 	mu         sync.Mutex          // guards the fields below and the in-memory state of repos
 	users      map[string]*user    // by name
@@ -164,6 +166,7 @@ func New(opts Options) (*Server, error) {
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 	s.rec = newRecorder(opts.MaxRecordedBody, opts.MaxRecordedRequests)
 	s.faults = &faultSet{}
+	s.storageFaults = &storageFaultSet{}
 	s.uploads = newUploadSet()
 	s.hooks = newWebhookHub(s.baseCtx, opts.WebhookTimeout, log)
 
