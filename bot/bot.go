@@ -24,6 +24,7 @@ import (
 	"github.com/hubbot/hubbot/actions/safetensors"
 	"github.com/hubbot/hubbot/bot/config"
 	"github.com/hubbot/hubbot/bot/jobs"
+	"github.com/hubbot/hubbot/bot/web"
 	"github.com/hubbot/hubbot/bot/webhook"
 	"github.com/hubbot/hubbot/git"
 	"github.com/hubbot/hubbot/hubclient"
@@ -54,6 +55,7 @@ type Bot struct {
 	metrics    *metrics
 	commands   *commands
 	replies    *replies
+	web        *web.Server
 	dryRun     bool
 	started    time.Time
 
@@ -148,6 +150,12 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 		return nil, err
 	}
 	if b.replies, err = b.newReplies(opts.HTTPClient); err != nil {
+		b.queue.Close()
+		return nil, err
+	}
+
+	if b.web, err = web.New(web.Options{Store: b.queue, Config: cfg, Version: opts.Version, BotName: b.botName,
+		Logger: log, HTTPClient: opts.HTTPClient}); err != nil {
 		b.queue.Close()
 		return nil, err
 	}

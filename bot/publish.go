@@ -141,7 +141,7 @@ func (b *Bot) reportOf(job *jobs.Job) report.Report {
 	r := report.Report{Action: job.Spec.Action, Ref: job.Spec.Ref, SHA: job.Spec.SHA, State: stateOf(job),
 		Summary: job.Summary, Details: job.Details, Updated: time.Now(), Prefix: b.cfg.Commands.Prefix}
 	if b.cfg.Server.PublicURL != "" {
-		r.LogURL = fmt.Sprintf("%s/api/jobs/%d", strings.TrimRight(b.cfg.Server.PublicURL, "/"), job.ID)
+		r.LogURL = fmt.Sprintf("%s/jobs/%d", strings.TrimRight(b.cfg.Server.PublicURL, "/"), job.ID)
 	}
 	if job.State == jobs.StateQueued && job.Summary == "" {
 		r.Summary = "queued"

@@ -28,7 +28,7 @@ func (b *Bot) Handler() http.Handler {
 	r.NoRoute(func(c *gin.Context) { c.JSON(http.StatusNotFound, gin.H{"error": "not found"}) })
 	r.NoMethod(func(c *gin.Context) { c.JSON(http.StatusMethodNotAllowed, gin.H{"error": "method not allowed"}) })
 
-	r.GET("/", b.index)
+	b.web.Routes(r) // the dashboard: /, /jobs, /deliveries, /repos, /login
 	r.POST(b.cfg.Server.WebhookPath, b.webhook)
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", b.ready)
@@ -40,11 +40,6 @@ func (b *Bot) Handler() http.Handler {
 	api.GET("/jobs/:id", b.getJob)
 	api.POST("/jobs/:id/retry", b.retryJob)
 	return r
-}
-
-func (b *Bot) index(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"name": "hubbot", "version": b.version, "webhook_path": b.cfg.Server.WebhookPath,
-		"dry_run": b.dryRun, "actions": len(b.cfg.Actions)})
 }
 
 // webhook receives a delivery. The body is read whole (under max_body)
