@@ -51,7 +51,7 @@ func (s *Server) jobEvents(c *gin.Context) {
 		done := jobs.Terminal(chunk.State)
 		text, next := chunk.Text, chunk.Next
 		if !done { // keep back the tail until it is complete; see holdback
-			cut := safeCut(text, len(text)-s.holdback())
+			cut := safeCut(text, len(text)-s.holdback(text))
 			next -= len(text) - cut
 			text = text[:cut]
 		}

@@ -122,6 +122,11 @@ func (w *world) run(ctx context.Context, job *jobs.Job, log *jobs.Log) (jobs.Out
 		}
 		log.Printf("slow work done")
 	}
+	if job.Spec.Action == "fail" {
+		log.Printf("README.md: license %q is not a known license identifier", "apache2")
+		return jobs.Outcome{State: jobs.StateFailed, Conclusion: "failure", Summary: "1 error in the model card",
+			Details: "README.md:2: license \"apache2\" is not a known license identifier (did you mean apache-2.0?)"}, nil
+	}
 	return jobs.Outcome{State: jobs.StateSucceeded, Conclusion: "success", Summary: "model card is fine"}, nil
 }
 

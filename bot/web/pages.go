@@ -230,7 +230,7 @@ func (s *Server) job(c *gin.Context) {
 	running := !jobs.Terminal(job.State)
 	logText := job.Log
 	if running {
-		logText = logText[:safeCut(logText, len(logText)-s.holdback())]
+		logText = logText[:safeCut(logText, len(logText)-s.holdback(logText))]
 	}
 	title := fmt.Sprintf("Job %d", job.ID)
 	if job.Spec.Action != "" {

@@ -192,12 +192,18 @@ func (s *Server) redact(text string) string {
 	return text
 }
 
-// holdback is how many bytes at the end of a growing log are kept back, so
-// that a secret split between two reads is still redacted whole.
-func (s *Server) holdback() int {
+// holdback is how many bytes at the end of a growing log to keep back: the
+// longest tail that is the start of a secret, so that a secret written in
+// two pieces is still redacted whole once its end arrives.
+func (s *Server) holdback(text string) int {
 	n := 0
 	for _, v := range s.secrets {
-		n = max(n, len(v)-1)
+		for k := min(len(v)-1, len(text)); k > n; k-- {
+			if strings.HasSuffix(text, v[:k]) {
+				n = k
+				break
+			}
+		}
 	}
 	return n
 }
