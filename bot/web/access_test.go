@@ -123,7 +123,7 @@ func TestRetryAndCancelNeedAnOperator(t *testing.T) {
 	}
 
 	t.Run("cancel a running job", func(t *testing.T) {
-		id := w.push(t, w.public, "slow", jobs.StateRunning)
+		id := w.push(t, w.public, "convert", jobs.StateRunning)
 		<-w.started
 		a := post(t, alice, fmt.Sprintf("%s/jobs/%d/cancel", w.url, id), url.Values{"csrf": {aliceCSRF}})
 		require.Equal(t, http.StatusForbidden, a.status)
@@ -145,7 +145,7 @@ func TestRetryAndCancelNeedAnOperator(t *testing.T) {
 
 func TestLiveLogEvents(t *testing.T) {
 	w := newWorld(t, worldOpts{})
-	id := w.push(t, w.public, "slow", jobs.StateRunning)
+	id := w.push(t, w.public, "convert", jobs.StateRunning)
 	log := <-w.started
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, fmt.Sprintf("%s/jobs/%d/events?from=0", w.url, id), nil)
 	require.NoError(t, err)
@@ -187,7 +187,7 @@ func TestLiveLogEvents(t *testing.T) {
 	for e := range events {
 		rest.WriteString(e)
 	}
-	assert.Contains(t, rest.String(), "slow work done")
+	assert.Contains(t, rest.String(), "conversion done")
 	assert.Contains(t, rest.String(), "[redacted]")
 	assert.NotContains(t, rest.String(), adminToken, "secrets never reach a page")
 	assert.Contains(t, rest.String(), `event: state`)

@@ -157,7 +157,7 @@ func TestBrowserRetryIsForOperators(t *testing.T) {
 
 func TestBrowserLiveLog(t *testing.T) {
 	w := newWorld(t, worldOpts{})
-	id := w.push(t, w.public, "slow", jobs.StateRunning)
+	id := w.push(t, w.public, "convert", jobs.StateRunning)
 	log := <-w.started
 
 	b := newBrowser(t, w)
@@ -182,7 +182,7 @@ func TestBrowserLiveLog(t *testing.T) {
 	still, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](`window.notReloaded === true`))
 	require.NoError(t, err)
 	assert.True(t, still, "the log grew without a reload")
-	assert.Contains(t, text(t, b, "#log"), "slow work done")
+	assert.Contains(t, text(t, b, "#log"), "conversion done")
 	assert.Equal(t, "model card is fine", text(t, b, "#summary"))
 	b.Screenshot(t, "live-log-finished")
 }
@@ -194,8 +194,8 @@ func TestBrowserEveryPage(t *testing.T) {
 	w := newWorld(t, worldOpts{})
 	w.push(t, w.public, "model-card", jobs.StateSucceeded)
 	w.push(t, w.private, "model-card", jobs.StateSucceeded)
-	failed := w.push(t, w.public, "fail", jobs.StateFailed)
-	running := w.push(t, w.public, "slow", jobs.StateRunning)
+	failed := w.push(t, w.public, "model-card-pr", jobs.StateFailed)
+	running := w.push(t, w.public, "convert", jobs.StateRunning)
 	log := <-w.started
 	log.Printf("loading pytorch_model.bin (12 tensors)")
 	log.Printf("writing model.safetensors")

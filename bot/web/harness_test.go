@@ -2,7 +2,8 @@ package web_test
 
 import (
 	"context"
-	"fmt"
+	"crypto/sha1"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -37,7 +38,7 @@ type world struct {
 	public, private  hubclient.Repo
 
 	mu      sync.Mutex
-	release map[int64]chan struct{} // running "slow" jobs wait on these
+	release map[int64]chan struct{} // running "convert" jobs wait on these
 	started chan *jobs.Log
 }
 
@@ -90,7 +91,9 @@ func newWorld(t *testing.T, o worldOpts) *world {
 	cfg.Dashboard.Admins = []string{"user:olga"}
 	cfg.Dashboard.OAuthClientID = app.ClientID
 	cfg.Dashboard.OpenIDProviderURL = hub.URL
-	cfg.Actions = []config.Action{{Name: "model-card", Uses: "modelcard", On: []string{"push"}}, {Name: "slow", Uses: "run", On: []string{"push"}}}
+	cfg.Actions = []config.Action{{Name: "model-card", Uses: "modelcard", On: []string{"push"}}, {Name: "convert", Uses: "safetensors", On: []string{"push", "command"}}}
+	cfg.Actions[0].Paths = []string{"README.md"}
+	cfg.Secrets.WebhookSecrets = []string{"webhook-secret-for-tests"}
 	srv, err := web.New(web.Options{Store: q, Config: cfg, Version: "test", BotName: func() string { return "hubbot" },
 		PollInterval: 20 * time.Millisecond})
 	require.NoError(t, err)
@@ -102,11 +105,11 @@ func newWorld(t *testing.T, o worldOpts) *world {
 	return w
 }
 
-// run is the job handler: "slow" jobs print a line, tell the test, and
-// print more until released; others succeed at once.
+// run is the job handler: "convert" jobs print a line, tell the test, and
+// print more until released; runs on a pull request fail; others succeed at once.
 func (w *world) run(ctx context.Context, job *jobs.Job, log *jobs.Log) (jobs.Outcome, error) {
 	log.Printf("checking %s at %s", job.Spec.Repo, job.Spec.SHA)
-	if job.Spec.Action == "slow" {
+	if job.Spec.Action == "convert" {
 		w.mu.Lock()
 		ch := w.release[job.ID]
 		if ch == nil {
@@ -120,9 +123,9 @@ func (w *world) run(ctx context.Context, job *jobs.Job, log *jobs.Log) (jobs.Out
 		case <-ctx.Done():
 			return jobs.Outcome{}, ctx.Err()
 		}
-		log.Printf("slow work done")
+		log.Printf("conversion done")
 	}
-	if job.Spec.Action == "fail" {
+	if job.Spec.Discussion != 0 {
 		log.Printf("README.md: license %q is not a known license identifier", "apache2")
 		return jobs.Outcome{State: jobs.StateFailed, Conclusion: "failure", Summary: "1 error in the model card",
 			Details: "README.md:2: license \"apache2\" is not a known license identifier (did you mean apache-2.0?)"}, nil
@@ -130,7 +133,7 @@ func (w *world) run(ctx context.Context, job *jobs.Job, log *jobs.Log) (jobs.Out
 	return jobs.Outcome{State: jobs.StateSucceeded, Conclusion: "success", Summary: "model card is fine"}, nil
 }
 
-// finish releases a running slow job.
+// finish releases a running convert job.
 func (w *world) finish(id int64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -147,10 +150,15 @@ func (w *world) finish(id int64) {
 // the job id once it reached want.
 func (w *world) push(t *testing.T, repo hubclient.Repo, action, want string) int64 {
 	t.Helper()
-	sha := fmt.Sprintf("%040x", time.Now().UnixNano())
+	sum := sha1.Sum([]byte(time.Now().String()))
+	sha := hex.EncodeToString(sum[:])
+	ref, pr, trigger := "refs/heads/main", 0, "push"
+	if action == "model-card-pr" { // a pull request whose card is broken
+		action, ref, pr, trigger = "model-card", "refs/pr/1", 1, "pull_request"
+	}
 	rec, err := w.queue.Record(t.Context(), jobs.Delivery{Key: "content:" + repo.String() + "@" + sha, Scope: "repo.content",
 		Action: "update", Repo: repo.String(), Body: []byte(`{"event":{"scope":"repo.content"},"secret":"` + adminToken + `"}`),
-		Specs: []jobs.Spec{{Kind: jobs.KindRun, Action: action, Trigger: "push", Repo: repo, Ref: "refs/heads/main", SHA: sha}}})
+		Specs: []jobs.Spec{{Kind: jobs.KindRun, Action: action, Trigger: trigger, Repo: repo, Ref: ref, SHA: sha, Discussion: pr}}})
 	require.NoError(t, err)
 	require.Len(t, rec.Jobs, 1)
 	id := rec.Jobs[0]

@@ -49,7 +49,7 @@ func (s *Server) home(c *gin.Context) {
 		"BotName": s.opts.BotName(), "Endpoint": strings.TrimRight(cfg.Hub.Endpoint, "/"),
 		"DryRun": reason != "", "DryRunReason": reason, "WebhookURL": base + cfg.Server.WebhookPath,
 		"PublicURLSet": cfg.Server.PublicURL != "", "SecretSet": len(cfg.Secrets.WebhookSecrets) > 0,
-		"Actions": cfg.Actions, "Recovery": cfg.Workers.RecoveryInterval.D().String(),
+		"Actions": cfg.Actions, "Recovery": shortDuration(cfg.Workers.RecoveryInterval.D()),
 		"Allow": cfg.Repos.Allow, "Deny": cfg.Repos.Deny, "Recent": recent, "Operator": v.operator,
 		"Public": cfg.Dashboard.Public,
 	})
@@ -389,4 +389,16 @@ func hubURL(endpoint string, r hubclient.Repo, parts ...string) string {
 		u += "/" + url.PathEscape(p)
 	}
 	return u
+}
+
+// shortDuration drops the zero units of a duration: "1h", not "1h0m0s".
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
