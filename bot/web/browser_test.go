@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hubbot/hubbot/bot/jobs"
-	"github.com/hubbot/hubbot/bot/web/internal/browsertest"
+	"github.com/hubbot/hubbot/bot/internal/browsertest"
 	"github.com/hubbot/hubbot/hubclient/hubtest"
 )
 
