@@ -16,8 +16,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/hubbot/hubbot/bot/jobs"
 	"github.com/hubbot/hubbot/bot/internal/browsertest"
+	"github.com/hubbot/hubbot/bot/jobs"
 	"github.com/hubbot/hubbot/hubclient/hubtest"
 )
 
