@@ -65,6 +65,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return check(ctx, rest, stdout, stderr)
 	case "convert":
 		return convert(ctx, rest, stdout, stderr)
+	case "jobs":
+		return jobsCmd(ctx, rest, stdout, stderr, getenv)
+	case "logs":
+		return logsCmd(ctx, rest, stdout, stderr, getenv)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "hubbot %s\n", versionString())
 		return 0
@@ -87,6 +91,8 @@ commands:
   check-config [--config PATH]   validate and print the effective configuration
   check [--format text|json] DIR check the model card in a local folder
   convert SRC DST                convert a PyTorch checkpoint (file or folder) to safetensors
+  jobs [--repo R] [--state S]    list a running bot's jobs (--url, HUBBOT_ADMIN_TOKEN)
+  logs [--follow] ID             print a job's log, following it while it runs
   version                        print the version
 
 environment: HF_TOKEN, WEBHOOK_SECRET, HF_ENDPOINT, HUBBOT_CONFIG, HUBBOT_DATA,
