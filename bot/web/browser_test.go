@@ -212,9 +212,9 @@ func TestBrowserEveryPage(t *testing.T) {
 		assert.NotEmpty(t, text(t, b, "h1"), p)
 	}
 	visit(t, b, w.url+"/")
-	b.Screenshot(t, "home")
+	b.Screenshot(t, "dashboard-home")
 	visit(t, b, fmt.Sprintf("%s/jobs/%d", w.url, failed))
-	b.Screenshot(t, "job")
+	b.Screenshot(t, "dashboard-job")
 	visit(t, b, fmt.Sprintf("%s/jobs/%d", w.url, running))
 	b.Screenshot(t, "job-running")
 
