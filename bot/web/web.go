@@ -165,6 +165,10 @@ func (s *Server) Routes(r gin.IRouter) {
 	g.GET("/login/callback", s.callback)
 	g.POST("/logout", s.requirePost, s.logout)
 	g.GET("/static/*file", func(c *gin.Context) {
+		if strings.HasSuffix(c.Param("file"), "/") { // no directory listings
+			s.errorPage(c, http.StatusNotFound, "Not found", "There is no page here.")
+			return
+		}
 		c.Header("Cache-Control", "public, max-age=3600")
 		s.static.ServeHTTP(c.Writer, c.Request)
 	})
