@@ -73,6 +73,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return convert(ctx, rest, stdout, stderr)
 	case "webhook":
 		return webhookCmd(ctx, rest, stdout, stderr, getenv)
+	case "jobs":
+		return jobsCmd(ctx, rest, stdout, stderr, getenv)
+	case "logs":
+		return logsCmd(ctx, rest, stdout, stderr, getenv)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "hubbot %s\n", versionString())
 		return 0
@@ -101,6 +105,8 @@ commands:
   db migrate|status|copy         the store's migrations; move from SQLite to Postgres
   convert hf://NS/NAME[@REV] DST convert a Hub repository's checkpoints without downloading them
                                  (also --repo NS/NAME [--revision REV] DST)
+  jobs [--repo R] [--state S]    list a running bot's jobs (--url, HUBBOT_ADMIN_TOKEN)
+  logs [--follow] ID             print a job's log, following it while it runs
   version                        print the version
 
 environment: HF_TOKEN, WEBHOOK_SECRET, HF_ENDPOINT, HUBBOT_CONFIG, HUBBOT_DATA,

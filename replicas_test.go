@@ -119,7 +119,7 @@ func (c *cluster) post(rp *replica, body []byte) (int, []byte, error) {
 	return resp.StatusCode, answer, err
 }
 
-type apiJob struct {
+type replicaJob struct {
 	ID      int64  `json:"id"`
 	State   string `json:"state"`
 	Attempt int    `json:"attempt"`
@@ -131,14 +131,14 @@ type apiJob struct {
 }
 
 // jobs lists the jobs as a replica's API shows them.
-func (c *cluster) jobs(rp *replica) []apiJob {
+func (c *cluster) jobs(rp *replica) []replicaJob {
 	resp, err := http.Get(rp.base + "/api/jobs?limit=1000")
 	if err != nil {
 		return nil
 	}
 	defer resp.Body.Close()
 	var out struct {
-		Jobs []apiJob `json:"jobs"`
+		Jobs []replicaJob `json:"jobs"`
 	}
 	if json.NewDecoder(resp.Body).Decode(&out) != nil {
 		return nil
@@ -243,7 +243,7 @@ command = ["sh", "-c", "sleep 3; echo finished"]
 					continue
 				}
 				var out struct {
-					Job apiJob `json:"job"`
+					Job replicaJob `json:"job"`
 				}
 				json.NewDecoder(resp.Body).Decode(&out)
 				resp.Body.Close()
@@ -265,7 +265,7 @@ command = ["sh", "-c", "sleep 3; echo finished"]
 			survivor = rp
 		}
 	}
-	var job apiJob
+	var job replicaJob
 	require.Eventually(t, func() bool {
 		list := c.jobs(survivor)
 		if len(list) != 1 {

@@ -25,6 +25,7 @@ import (
 	"github.com/hubbot/hubbot/bot/chatops"
 	"github.com/hubbot/hubbot/bot/config"
 	"github.com/hubbot/hubbot/bot/jobs"
+	"github.com/hubbot/hubbot/bot/web"
 	"github.com/hubbot/hubbot/bot/webhook"
 	"github.com/hubbot/hubbot/git"
 	"github.com/hubbot/hubbot/hubclient"
@@ -56,6 +57,7 @@ type Bot struct {
 	commands   *commands
 	pub        *publisher
 	replies    *replies
+	web        *web.Server
 	dryRun     bool
 	started    time.Time
 
@@ -169,6 +171,11 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 		return nil, err
 	}
 
+	if b.web, err = web.New(web.Options{Store: b.queue, Config: cfg, Version: opts.Version, BotName: b.botName,
+		Logger: log, HTTPClient: opts.HTTPClient}); err != nil {
+		b.queue.Close()
+		return nil, err
+	}
 	b.receiver = &webhook.Receiver{
 		Verifier: webhook.NewVerifier(secrets), Router: b.router(), Store: b.queue,
 		RepoAllowed: cfg.RepoAllowed, BotID: b.botID, Observe: b.metrics.observeDelivery,

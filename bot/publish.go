@@ -187,7 +187,7 @@ func (p *publisher) reportOf(job *jobs.Job) report.Report {
 	r := report.Report{Action: job.Spec.Action, Ref: job.Spec.Ref, SHA: job.Spec.SHA, State: stateOf(job),
 		Summary: job.Summary, Details: job.Details, Updated: p.now()}
 	if p.publicURL != "" {
-		r.LogURL = fmt.Sprintf("%s/api/jobs/%d", strings.TrimRight(p.publicURL, "/"), job.ID)
+		r.LogURL = fmt.Sprintf("%s/jobs/%d", strings.TrimRight(p.publicURL, "/"), job.ID)
 	}
 	if job.State == jobs.StateQueued && job.Summary == "" {
 		r.Summary = "queued"

@@ -27,7 +27,7 @@ func (b *Bot) Handler() http.Handler {
 	r.NoRoute(func(c *gin.Context) { c.JSON(http.StatusNotFound, gin.H{"error": "not found"}) })
 	r.NoMethod(func(c *gin.Context) { c.JSON(http.StatusMethodNotAllowed, gin.H{"error": "method not allowed"}) })
 
-	r.GET("/", b.index)
+	b.web.Routes(r) // the dashboard: /, /jobs, /deliveries, /repos, /login
 	ingress := webhook.NewIngress(b.receiver.Verifier, int64(b.cfg.Server.MaxBody), webhook.DefaultConcurrentBodies)
 	r.POST(b.cfg.Server.WebhookPath, b.webhook(ingress))
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
@@ -40,11 +40,6 @@ func (b *Bot) Handler() http.Handler {
 	api.GET("/jobs/:id", b.getJob)
 	api.POST("/jobs/:id/retry", b.retryJob)
 	return r
-}
-
-func (b *Bot) index(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"name": "hubbot", "version": b.version, "webhook_path": b.cfg.Server.WebhookPath,
-		"dry_run": b.dryRun, "actions": len(b.cfg.Actions)})
 }
 
 // webhook receives a delivery. The secret is checked before the body is

@@ -40,6 +40,7 @@ type Config struct {
 	Commands  Commands   `toml:"commands"`
 	Reply     Reply      `toml:"reply"`
 	Schedules []Schedule `toml:"schedules"`
+	Dashboard Dashboard  `toml:"dashboard"`
 
 	// Secrets come from the environment only.
 	Secrets Secrets `toml:"-"`
@@ -145,6 +146,11 @@ type Secrets struct {
 	WebhookSecrets []string
 	AdminToken     string
 	LLMAPIKey      string
+	// OAuthClientSecret is the Sign in with HF app's secret (OAUTH_CLIENT_SECRET).
+	OAuthClientSecret string
+	// SessionKey signs the dashboard's cookies (HUBBOT_SESSION_SECRET); when
+	// empty it is derived from OAuthClientSecret, else random per process.
+	SessionKey string
 }
 
 // Triggers an action can declare in `on`.
@@ -168,6 +174,7 @@ func Default() *Config {
 		Commands: Commands{Enabled: true, Prefix: "/hubbot", Allow: []string{"repo-owner"}, MaxPerComment: 3},
 		Reply: Reply{Trigger: "mention", BaseURL: "https://router.huggingface.co/v1", MaxTokens: 512,
 			MaxRepliesPerDiscussion: 3, MaxRepliesPerHour: 20, Timeout: Duration(60 * time.Second)},
+		Dashboard: Dashboard{Public: true, OAuthScopes: "openid profile read-repos"},
 	}
 }
 
@@ -280,7 +287,11 @@ func (c *Config) applyEnv(getenv func(string) string) {
 		HFToken:    strings.TrimSpace(getenv("HF_TOKEN")),
 		AdminToken: strings.TrimSpace(getenv("HUBBOT_ADMIN_TOKEN")),
 		LLMAPIKey:  strings.TrimSpace(getenv("LLM_API_KEY")),
+
+		OAuthClientSecret: strings.TrimSpace(getenv("OAUTH_CLIENT_SECRET")),
+		SessionKey:        strings.TrimSpace(getenv("HUBBOT_SESSION_SECRET")),
 	}
+	c.Dashboard.applyEnv(getenv, c.Hub.Endpoint)
 	for _, s := range strings.Split(getenv("WEBHOOK_SECRET"), ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			c.Secrets.WebhookSecrets = append(c.Secrets.WebhookSecrets, s)
@@ -349,6 +360,7 @@ var (
 func (c *Config) Validate() error {
 	var errs []error
 	add := func(key, format string, args ...any) { errs = append(errs, c.At(key, format, args...)) }
+	c.Dashboard.validate(add, c.Server.WebhookPath)
 
 	if c.Server.Listen == "" {
 		add("server.listen", "must not be empty")

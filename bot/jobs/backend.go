@@ -238,6 +238,7 @@ type riverClient interface {
 	Stop(ctx context.Context) error
 	StopAndCancel(ctx context.Context) error
 	JobCancel(ctx context.Context, jobID int64) (*rivertype.JobRow, error)
+	JobGet(ctx context.Context, jobID int64) (*rivertype.JobRow, error)
 	ID() string
 	insertManyTx(ctx context.Context, tx txn, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
 	jobCancelTx(ctx context.Context, tx txn, jobID int64) error

@@ -25,7 +25,7 @@ func (s *Server) handleWhoami(w http.ResponseWriter, p principal) {
 		})
 	}
 	auth := map[string]any{"type": "access_token"}
-	if tok := p.tok; tok != nil {
+	if tok := p.tok; tok != nil && tok.scopes == nil { // OAuth tokens have no display name
 		auth["accessToken"] = map[string]any{"displayName": tok.name, "role": tok.role, "createdAt": isoTime(tok.createdAt)}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{

@@ -53,6 +53,12 @@
 //   - GET|HEAD /{repo}/resolve/{rev}/{path} and /{repo}/raw/{rev}/{path}
 //   - git smart HTTP on /{repo}[.git]: info/refs, git-upload-pack,
 //     git-receive-pack, through the real `git http-backend`
+//   - Sign in with Hugging Face (oauth.go): /.well-known/openid-configuration,
+//     /oauth/authorize (a login form: username and one of the user's tokens;
+//     authorization code, PKCE S256, state, nonce), POST /oauth/token,
+//     /oauth/userinfo (with orgs), /oauth/jwks. Register an app with
+//     AddOAuthApp; its access tokens work on the API within their scopes
+//     (a private repo needs read-repos, a push write-repos).
 //
 // Revisions arrive percent-encoded in one path segment (refs%2Fpr%2F3) and
 // are decoded from the raw path; refs/pr/N and refs/convert/X are also

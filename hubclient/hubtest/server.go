@@ -95,6 +95,7 @@ type Server struct {
 	repos      map[string]*repo    // by repoKey
 	repoOrder  []*repo             // creation order, for lists
 	namespaces map[string]struct{} // user and org names
+	oauthSt    *oauthState         // the OAuth provider, made on first use
 }
 
 // NewServer starts a Server with default options on loopback ports, like
@@ -300,6 +301,8 @@ func (s *Server) routeHub(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case p == "/api" || strings.HasPrefix(p, "/api/"):
 		s.routeAPI(w, r)
+	case p == "/.well-known/openid-configuration" || strings.HasPrefix(p, "/oauth/"):
+		s.routeOAuth(w, r)
 	case strings.Contains(p, ".git/info/lfs/"):
 		s.routeLFS(w, r)
 	default:

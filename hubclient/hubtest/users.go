@@ -43,6 +43,22 @@ type token struct {
 	role      string // "write" or "read"
 	name      string
 	createdAt time.Time
+	scopes    []string  // OAuth scopes; nil for an access token, which has its role only
+	expires   time.Time // zero: never
+}
+
+// allows reports whether the token's scopes include one of want; access
+// tokens (no scopes) allow everything their role does.
+func (t *token) allows(want ...string) bool {
+	if t == nil || t.scopes == nil {
+		return true
+	}
+	for _, w := range want {
+		if slices.Contains(t.scopes, w) {
+			return true
+		}
+	}
+	return false
 }
 
 type org struct {
@@ -204,7 +220,7 @@ func (s *Server) authenticate(r *http.Request) (principal, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tok, ok := s.tokens[value]
-	if !ok {
+	if !ok || !tok.expires.IsZero() && s.opts.Clock().After(tok.expires) {
 		return principal{}, false
 	}
 	return principal{user: tok.user, role: tok.role, tok: tok}, true
@@ -236,7 +252,7 @@ func (s *Server) canReadLocked(p principal, rp *repo) bool {
 	if !rp.private {
 		return true
 	}
-	if p.user == nil {
+	if p.user == nil || !p.tok.allows("read-repos", "write-repos", "manage-repos") {
 		return false
 	}
 	return p.user.name == rp.namespace || s.memberRoleLocked(rp.namespace, p.user) != ""
@@ -245,7 +261,7 @@ func (s *Server) canReadLocked(p principal, rp *repo) bool {
 // canWriteLocked reports whether p may push to the branches of rp. Callers
 // hold s.mu.
 func (s *Server) canWriteLocked(p principal, rp *repo) bool {
-	if p.user == nil || p.role != RoleWrite {
+	if p.user == nil || p.role != RoleWrite || !p.tok.allows("write-repos", "manage-repos") {
 		return false
 	}
 	if p.user.name == rp.namespace {

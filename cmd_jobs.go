@@ -1,0 +1,284 @@
+package main
+
+// `hubbot jobs` and `hubbot logs`: the operator API from a shell.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// apiJob is a job as GET /api/jobs and /api/jobs/{id} answer it.
+type apiJob struct {
+	ID   int64 `json:"id"`
+	Spec struct {
+		Kind       string `json:"kind"`
+		Action     string `json:"action"`
+		Repo       any    `json:"repo"`
+		Ref        string `json:"ref"`
+		SHA        string `json:"sha"`
+		Discussion int    `json:"discussion"`
+	} `json:"spec"`
+	State     string    `json:"state"`
+	Summary   string    `json:"summary"`
+	CreatedAt time.Time `json:"created_at"`
+	Log       string    `json:"log"`
+}
+
+// repoName renders the spec's repo as the API encodes it: {"type","id"}.
+func (j *apiJob) repoName() string {
+	m, ok := j.Spec.Repo.(map[string]any)
+	if !ok {
+		return fmt.Sprint(j.Spec.Repo)
+	}
+	id, _ := m["id"].(string)
+	switch m["type"] {
+	case "dataset":
+		return "datasets/" + id
+	case "space":
+		return "spaces/" + id
+	}
+	return id
+}
+
+// apiClient calls a running bot's /api with HUBBOT_ADMIN_TOKEN.
+type apiClient struct {
+	base  string
+	token string
+	http  *http.Client
+}
+
+func newAPIClient(rawURL string, getenv func(string) string) (*apiClient, error) {
+	if rawURL == "" {
+		port := getenv("PORT")
+		if port == "" {
+			port = "7860"
+		}
+		rawURL = "http://127.0.0.1:" + port
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("--url %q is not an http(s) URL", rawURL)
+	}
+	return &apiClient{base: strings.TrimRight(rawURL, "/"), token: strings.TrimSpace(getenv("HUBBOT_ADMIN_TOKEN")),
+		http: &http.Client{Timeout: 30 * time.Second}}, nil
+}
+
+func (c *apiClient) get(ctx context.Context, path string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	if err != nil {
+		return err
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("ask %s: %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("read the answer of %s: %w", c.base, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Error string `json:"error"`
+		}
+		_ = json.Unmarshal(body, &e)
+		switch {
+		case resp.StatusCode == http.StatusUnauthorized:
+			return fmt.Errorf("%s wants HUBBOT_ADMIN_TOKEN (401: %s)", c.base, e.Error)
+		case resp.StatusCode == http.StatusNotFound:
+			return fmt.Errorf("%s: not found", path)
+		case e.Error != "":
+			return fmt.Errorf("%s answered %d: %s", c.base, resp.StatusCode, e.Error)
+		}
+		return fmt.Errorf("%s answered %d", c.base, resp.StatusCode)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("read the answer of %s: %w", c.base, err)
+	}
+	return nil
+}
+
+// jobsCmd lists jobs through the API, newest first.
+func jobsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := newFlags("jobs", stderr)
+	apiURL := fs.String("url", "", "the bot's base URL (default http://127.0.0.1:$PORT, port 7860)")
+	repo := fs.String("repo", "", "only jobs of this repo (org/name, datasets/org/name)")
+	state := fs.String("state", "", "only jobs in this state: queued, running, succeeded, failed, cancelled, skipped")
+	action := fs.String("action", "", "only jobs of this action")
+	limit := fs.Int("limit", 30, "how many jobs, at most 1000")
+	asJSON := fs.Bool("json", false, "print the API's JSON")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: hubbot jobs [--url URL] [--repo R] [--state S] [--action A] [--limit N] [--json]\n\nLists jobs of a running bot, newest first. Sends HUBBOT_ADMIN_TOKEN when it is set.")
+		fs.PrintDefaults()
+	}
+	if code, done := parseAPIFlags(fs, args); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "hubbot jobs: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	c, err := newAPIClient(*apiURL, getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "hubbot jobs: %v\n", err)
+		return 2
+	}
+	q := url.Values{}
+	for k, v := range map[string]string{"repo": *repo, "state": *state, "action": *action} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	q.Set("limit", strconv.Itoa(*limit))
+	var out struct {
+		Jobs []json.RawMessage `json:"jobs"`
+	}
+	if err := c.get(ctx, "/api/jobs?"+q.Encode(), &out); err != nil {
+		fmt.Fprintf(stderr, "hubbot jobs: %v\n", err)
+		return 1
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			fmt.Fprintf(stderr, "hubbot jobs: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	if len(out.Jobs) == 0 {
+		fmt.Fprintln(stdout, "no jobs")
+		return 0
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATE\tACTION\tREPO\tREF\tSHA\tCREATED\tSUMMARY")
+	for _, raw := range out.Jobs {
+		var j apiJob
+		if err := json.Unmarshal(raw, &j); err != nil {
+			fmt.Fprintf(stderr, "hubbot jobs: read a job: %v\n", err)
+			return 1
+		}
+		what := j.Spec.Action
+		if what == "" {
+			what = j.Spec.Kind
+		}
+		sha := j.Spec.SHA
+		if len(sha) > 8 {
+			sha = sha[:8]
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.State, what, j.repoName(), j.Spec.Ref, sha,
+			j.CreatedAt.Local().Format("2006-01-02 15:04"), shorten(j.Summary, 60))
+	}
+	if err := tw.Flush(); err != nil {
+		return 1
+	}
+	return 0
+}
+
+func shorten(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		s = s[:n-1] + "…"
+	}
+	return s
+}
+
+// logsCmd prints a job's log; with --follow it prints what the log gains
+// until the job ends.
+func logsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := newFlags("logs", stderr)
+	apiURL := fs.String("url", "", "the bot's base URL (default http://127.0.0.1:$PORT, port 7860)")
+	follow := fs.Bool("follow", false, "keep printing the log until the job ends")
+	fs.BoolVar(follow, "f", false, "short for --follow")
+	interval := fs.Duration("interval", time.Second, "how often --follow asks")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: hubbot logs [--url URL] [--follow] ID\n\nPrints a job's log from a running bot. Sends HUBBOT_ADMIN_TOKEN when it is set.")
+		fs.PrintDefaults()
+	}
+	if code, done := parseAPIFlags(fs, args); done {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "hubbot logs: want one job id")
+		return 2
+	}
+	id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+	if err != nil || id <= 0 {
+		fmt.Fprintf(stderr, "hubbot logs: job id %q is not a number\n", fs.Arg(0))
+		return 2
+	}
+	if *interval <= 0 {
+		fmt.Fprintln(stderr, "hubbot logs: --interval must be positive")
+		return 2
+	}
+	c, err := newAPIClient(*apiURL, getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "hubbot logs: %v\n", err)
+		return 2
+	}
+	printed := 0
+	for {
+		var out struct {
+			Job apiJob `json:"job"`
+		}
+		if err := c.get(ctx, fmt.Sprintf("/api/jobs/%d", id), &out); err != nil {
+			if errors.Is(err, context.Canceled) || ctx.Err() != nil {
+				return 1
+			}
+			fmt.Fprintf(stderr, "hubbot logs: %v\n", err)
+			return 1
+		}
+		log := out.Job.Log
+		if printed > len(log) { // the log was cut in the middle: start over
+			fmt.Fprintln(stdout, "[... the log was cut; printing it again ...]")
+			printed = 0
+		}
+		io.WriteString(stdout, log[printed:])
+		printed = len(log)
+		if !*follow || terminalState(out.Job.State) {
+			if *follow {
+				fmt.Fprintf(stderr, "hubbot logs: job %d %s\n", id, out.Job.State)
+			}
+			return 0
+		}
+		select {
+		case <-ctx.Done():
+			return 1
+		case <-time.After(*interval):
+		}
+	}
+}
+
+// parseAPIFlags parses the flags of jobs and logs: -h exits 0, a usage
+// error exits 2; done says the command is over.
+func parseAPIFlags(fs *flag.FlagSet, args []string) (code int, done bool) {
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0, true
+	case err != nil:
+		return 2, true
+	}
+	return 0, false
+}
+
+func terminalState(s string) bool {
+	switch s {
+	case "succeeded", "failed", "cancelled", "skipped":
+		return true
+	}
+	return false
+}
