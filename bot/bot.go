@@ -152,16 +152,8 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 		return nil, err
 	}
 
-	router := webhook.NewRouter()
-	router.Handle("repo.content", "update", webhook.ContentRoute(cfg))
-	b.routeCommunity(router)
-	router.Handle("repo", "create", ignore("repo creation needs no work"))
-	router.Handle("repo", "delete", ignore("repo deleted"))
-	router.Handle("repo", "move", ignore("repo moved"))
-	router.Handle("repo", "update", ignore("repo settings changed"))
-	router.Handle("repo.config", "update", ignore("repo configuration changed"))
 	b.receiver = &webhook.Receiver{
-		Verifier: webhook.NewVerifier(secrets), Router: router, Store: b.queue,
+		Verifier: webhook.NewVerifier(secrets), Router: b.newRouter(), Store: b.queue,
 		RepoAllowed: cfg.RepoAllowed, BotID: b.botID, Observe: b.metrics.observeDelivery,
 		Log: log.With("component", "webhook"),
 	}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hubbot/hubbot/bot"
+	"github.com/hubbot/hubbot/bot/config"
+	"github.com/hubbot/hubbot/bot/jobs"
+)
+
+const replayHelp = `
+Send saved webhook payloads (JSON files, as the Hub posts them) to a running
+bot and print each answer. With --local no server is needed: each payload
+goes through the real receiver (the secret check aside) and router, against
+the configuration, and hubbot prints what would happen: ignored and why, or
+the jobs that would be queued. --local writes nothing and calls no Hub.`
+
+func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := newFlags("replay", stderr)
+	port := getenv("PORT")
+	if port == "" {
+		port = "7860"
+	}
+	url := fs.String("url", "http://127.0.0.1:"+port+"/webhooks/hub", "the bot's webhook `URL`")
+	secret := fs.String("secret", "", "webhook secret (default: the first of $WEBHOOK_SECRET)")
+	local := fs.Bool("local", false, "route the payloads in this process instead of posting them")
+	cfgPath := fs.String("config", "", "with --local: "+configUsage)
+	files, err := parseArgs(fs, args, 1, -1)
+	if err != nil {
+		return usageError(stderr, "replay", err)
+	}
+	if *local {
+		cfg, err := config.Load(*cfgPath, getenv)
+		if err != nil {
+			return fail(stderr, "%v", err)
+		}
+		return replayLocal(ctx, cfg, files, stdout, stderr)
+	}
+	if *secret == "" {
+		*secret, _, _ = strings.Cut(getenv("WEBHOOK_SECRET"), ",")
+	}
+	client := &http.Client{Timeout: 30 * time.Second}
+	code := 0
+	for _, file := range files {
+		body, err := os.ReadFile(file)
+		if err != nil {
+			code = fail(stderr, "replay: %v", err)
+			continue
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, *url, bytes.NewReader(body))
+		if err != nil {
+			return usagef(stderr, "replay", "--url %q: %v", *url, err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if *secret != "" {
+			req.Header.Set("X-Webhook-Secret", strings.TrimSpace(*secret))
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			code = fail(stderr, "replay: %s: %v", file, err)
+			continue
+		}
+		answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		fmt.Fprintf(stdout, "%s: %d %s\n", file, resp.StatusCode, strings.TrimSpace(string(answer)))
+		if resp.StatusCode >= 300 {
+			code = 1
+		}
+	}
+	return code
+}
+
+// replayLocal prints what the bot would make of each payload.
+func replayLocal(ctx context.Context, cfg *config.Config, files []string, stdout, stderr io.Writer) int {
+	code := 0
+	for _, file := range files {
+		body, err := os.ReadFile(file)
+		if err != nil {
+			code = fail(stderr, "replay: %v", err)
+			continue
+		}
+		d, err := bot.RouteLocal(ctx, cfg, body)
+		if err != nil {
+			code = fail(stderr, "replay: %s: %v", file, err)
+			continue
+		}
+		switch d.Outcome {
+		case "rejected":
+			fmt.Fprintf(stdout, "%s: rejected (%d): %s\n", file, d.Status, d.Reason)
+			code = 1
+		case "ignored":
+			fmt.Fprintf(stdout, "%s: ignored: %s\n", file, d.Reason)
+		default:
+			fmt.Fprintf(stdout, "%s: would queue %d job%s\n", file, len(d.Jobs), plural(len(d.Jobs)))
+			for _, j := range d.Jobs {
+				fmt.Fprintf(stdout, "  %s\n", describeJob(j))
+			}
+		}
+	}
+	return code
+}
+
+// describeJob renders a job that would be queued on one line: its kind,
+// action, repo, ref, revision and trigger.
+func describeJob(j jobs.Spec) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s", j.Kind)
+	if j.Action != "" {
+		fmt.Fprintf(&b, " %s", j.Action)
+	}
+	fmt.Fprintf(&b, " on %s", j.Repo)
+	if j.Discussion > 0 {
+		fmt.Fprintf(&b, " #%d", j.Discussion)
+	}
+	if j.Ref != "" {
+		fmt.Fprintf(&b, " ref %s", j.Ref)
+	}
+	if j.SHA != "" {
+		fmt.Fprintf(&b, " sha %s", j.SHA)
+	}
+	if j.Trigger != "" {
+		fmt.Fprintf(&b, " trigger %s", j.Trigger)
+	}
+	if j.Event != "" {
+		fmt.Fprintf(&b, " event %s", j.Event)
+	}
+	if len(j.Data) > 0 {
+		fmt.Fprintf(&b, " commands %s", j.Data)
+	}
+	if j.Text != "" {
+		fmt.Fprintf(&b, " answer %q", j.Text)
+	}
+	return b.String()
+}
