@@ -50,7 +50,10 @@ func (o *flagOutput) Write(p []byte) (int, error) {
 var dashFlag = regexp.MustCompile(`(flag |needs an argument: )-([A-Za-z])`)
 
 // usageErr is a wrong number or kind of arguments.
-type usageErr struct{ msg string }
+type usageErr struct {
+	msg   string
+	extra []string // the arguments beyond the most a command takes
+}
 
 func (e *usageErr) Error() string { return e.msg }
 
@@ -78,22 +81,13 @@ func parseArgs(fs *flag.FlagSet, args []string, min, max int) ([]string, error) 
 		args = fs.Args()[1:]
 	}
 	pos = append(pos, after...)
-	if len(pos) < min || (max >= 0 && len(pos) > max) {
-		return nil, &usageErr{fmt.Sprintf("want %s, got %d", countWord(min, max), len(pos))}
+	switch {
+	case len(pos) < min:
+		return nil, &usageErr{msg: "missing arguments"}
+	case max >= 0 && len(pos) > max:
+		return nil, &usageErr{fmt.Sprintf("too many arguments (%s)", strings.Join(pos[max:], " ")), pos[max:]}
 	}
 	return pos, nil
-}
-
-func countWord(min, max int) string {
-	switch {
-	case min == max && min == 0:
-		return "no arguments"
-	case min == max:
-		return fmt.Sprintf("%d argument%s", min, plural(min))
-	case max < 0:
-		return fmt.Sprintf("at least %d argument%s", min, plural(min))
-	}
-	return fmt.Sprintf("%d to %d arguments", min, max)
 }
 
 func plural(n int) string {

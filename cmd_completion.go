@@ -51,6 +51,9 @@ func completionWords(ctx context.Context) map[string][]string {
 		}
 		out[c.name] = flags
 	}
+	for _, sub := range devSubcommands() {
+		out["dev"] = append(out["dev"], sub.name)
+	}
 	return out
 }
 
@@ -79,7 +82,7 @@ func writeBash(w io.Writer, words map[string][]string) {
 	}
 	fmt.Fprint(w, `        help) COMPREPLY=($(compgen -W "`+strings.Join(names, " ")+`" -- "$cur")); return ;;
     esac
-    if [[ "$cur" == -* ]]; then
+    if [[ "$cur" == -* || "${COMP_WORDS[1]}" == dev ]]; then
         COMPREPLY=($(compgen -W "$flags" -- "$cur"))
     else
         COMPREPLY=($(compgen -f -- "$cur"))

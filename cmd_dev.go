@@ -69,8 +69,8 @@ func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	port := fs.Int("port", 0, "the bot's `PORT` on 127.0.0.1 (default: a free one)")
 	if _, err := parseArgs(fs, args, 0, 0); err != nil {
 		var ue *usageErr
-		if errors.As(err, &ue) {
-			return usagef(stderr, "dev", "unknown subcommand (want pr or comment, or no argument to start)")
+		if errors.As(err, &ue) && len(ue.extra) > 0 {
+			return usagef(stderr, "dev", "unknown subcommand %q (want pr or comment, or nothing to start)", ue.extra[0])
 		}
 		return usageError(stderr, "dev", err)
 	}
