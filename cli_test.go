@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"os/exec"
@@ -195,4 +196,33 @@ func TestCompletion(t *testing.T) {
 	var out, errOut bytes.Buffer
 	require.Equal(t, 0, run(t.Context(), []string{"completion", "bash"}, &out, &errOut, noEnv))
 	assert.Contains(t, out.String(), `check) flags="--format --strict --help"`)
+}
+
+// TestCheckJSONNamesTheFile: every JSON finding carries the card's path,
+// and the rest of the report is as the check wrote it.
+func TestCheckJSONNamesTheFile(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "README.md"), []byte("---\nlicense: apache2\n---\n# m\n"), 0o644))
+	var out, errOut bytes.Buffer
+	code := run(t.Context(), []string{"check", dir, "--format", "json"}, &out, &errOut, noEnv)
+	require.Equal(t, 1, code, errOut.String())
+	var report struct {
+		Conclusion string `json:"conclusion"`
+		Errors     int    `json:"errors"`
+		Findings   []struct {
+			File  string `json:"file"`
+			Check string `json:"check"`
+			Line  int    `json:"line"`
+		} `json:"findings"`
+	}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &report), out.String())
+	assert.Equal(t, "failure", report.Conclusion)
+	require.NotEmpty(t, report.Findings)
+	checks := map[string]int{}
+	for _, f := range report.Findings {
+		assert.Equal(t, filepath.ToSlash(filepath.Join(dir, "README.md")), f.File, f.Check)
+		checks[f.Check] = f.Line
+	}
+	assert.Equal(t, 2, checks["license"], "the license finding, on line 2")
+	assert.True(t, strings.HasPrefix(out.String(), "{\n  \"conclusion\""), "the report's own order is kept")
 }
