@@ -20,7 +20,10 @@ Send saved webhook payloads (JSON files, as the Hub posts them) to a running
 bot and print each answer. With --local no server is needed: each payload
 goes through the real receiver (the secret check aside) and router, against
 the configuration, and hubbot prints what would happen: ignored and why, or
-the jobs that would be queued. --local writes nothing and calls no Hub.`
+the jobs that would be queued. --local writes nothing and calls no Hub.
+With --run as well, the jobs run in a dry-run bot in this process: they read
+the repos from the Hub (HF_ENDPOINT) and every write they would make, such as
+a comment, is printed with their logs instead of sent.`
 
 func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	fs := newFlags("replay", stderr)
@@ -32,14 +35,21 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	secret := fs.String("secret", "", "webhook secret (default: the first of $WEBHOOK_SECRET)")
 	local := fs.Bool("local", false, "route the payloads in this process instead of posting them")
 	cfgPath := fs.String("config", "", "with --local: "+configUsage)
+	runJobs := fs.Bool("run", false, "with --local: run the jobs in dry-run, reading from the Hub, and print their logs with the would-be comments")
 	files, err := parseArgs(fs, args, 1, -1)
 	if err != nil {
 		return usageError(stderr, "replay", err)
+	}
+	if *runJobs && !*local {
+		return usagef(stderr, "replay", "--run needs --local")
 	}
 	if *local {
 		cfg, err := config.Load(*cfgPath, getenv)
 		if err != nil {
 			return fail(stderr, "%v", err)
+		}
+		if *runJobs {
+			return replayRun(ctx, cfg, files, stdout, stderr)
 		}
 		return replayLocal(ctx, cfg, files, stdout, stderr)
 	}
@@ -138,4 +148,44 @@ func describeJob(j jobs.Spec) string {
 		fmt.Fprintf(&b, " answer %q", j.Text)
 	}
 	return b.String()
+}
+
+// replayRun runs the payloads' jobs in a dry-run bot in this process and
+// prints each job with its log, where the would-be comments are.
+func replayRun(ctx context.Context, cfg *config.Config, files []string, stdout, stderr io.Writer) int {
+	var bodies [][]byte
+	for _, file := range files {
+		body, err := os.ReadFile(file)
+		if err != nil {
+			return fail(stderr, "replay: %v", err)
+		}
+		bodies = append(bodies, body)
+	}
+	dir, err := os.MkdirTemp("", "hubbot-replay-")
+	if err != nil {
+		return fail(stderr, "replay: %v", err)
+	}
+	defer os.RemoveAll(dir)
+	list, err := bot.RunLocal(ctx, cfg, dir, bodies)
+	if err != nil {
+		return fail(stderr, "replay: %v", err)
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(stdout, "no job to run")
+	}
+	code := 0
+	for _, j := range list {
+		fmt.Fprintf(stdout, "job %d: %s: %s", j.ID, describeJob(j.Spec), j.State)
+		if j.Summary != "" {
+			fmt.Fprintf(stdout, ": %s", oneLine(j.Summary))
+		}
+		fmt.Fprintln(stdout)
+		for _, line := range strings.Split(strings.TrimRight(j.Log, "\n"), "\n") {
+			fmt.Fprintf(stdout, "    %s\n", line)
+		}
+		if j.State == jobs.StateFailed {
+			code = 1
+		}
+	}
+	return code
 }

@@ -2,12 +2,18 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hubbot/hubbot/hubclient/hubtest"
 )
 
 // TestReplayLocal routes every fixture payload through the real receiver
@@ -50,4 +56,49 @@ func TestReplayLocalFollowsTheConfig(t *testing.T) {
 			assert.Contains(t, out.String(), tt.want)
 		})
 	}
+}
+
+// TestReplayLocalRun runs a real push's jobs in dry-run against a fake Hub:
+// the card is checked and the report that would be posted is printed,
+// while nothing is written to the Hub.
+func TestReplayLocalRun(t *testing.T) {
+	hub := hubtest.NewServer()
+	defer hub.Close()
+	alice := hub.AddUser("alice")
+	_, err := hub.CreateRepo(alice, hubtest.RepoSpec{ID: "alice/tiny", Files: map[string][]byte{"config.json": []byte("{}")}})
+	require.NoError(t, err)
+	_, err = hub.AddWebhook(hubtest.Webhook{URL: "http://127.0.0.1:1/nobody-listens"})
+	require.NoError(t, err)
+	_, err = hub.Push(alice, "alice/tiny", "main", hubtest.Change{Files: map[string][]byte{
+		"README.md": []byte("---\nlicense: apache2\n---\n# tiny\n")}})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	deliveries, err := hub.WaitDeliveries(ctx, 1)
+	require.NoError(t, err)
+	payload := filepath.Join(t.TempDir(), "push.json")
+	require.NoError(t, os.WriteFile(payload, deliveries[0].Payload, 0o600))
+	hub.ResetRequests()
+
+	var out, errOut bytes.Buffer
+	env := map[string]string{"HF_ENDPOINT": hub.URL}
+	code := run(t.Context(), []string{"replay", "--local", "--run", "--config", "config.toml", payload}, &out, &errOut,
+		func(k string) string { return env[k] })
+	assert.Equal(t, 1, code, "the card has an error: %s", errOut.String())
+	assert.Contains(t, out.String(), "run model-card on alice/tiny ref refs/heads/main")
+	assert.Contains(t, out.String(), "would open a discussion")
+	assert.Contains(t, out.String(), "<code>apache2</code> is not a license identifier")
+	assert.Contains(t, out.String(), "job 2: run convert on alice/tiny ref refs/heads/main")
+	// Reads only: git fetches and API GETs; no discussion was opened.
+	for _, r := range hub.Requests() {
+		read := r.Method == http.MethodGet || r.Method == http.MethodHead || strings.HasSuffix(r.Path, "/git-upload-pack") ||
+			strings.Contains(r.Path, "/paths-info/")
+		assert.True(t, read, "no write reaches the Hub: %s %s", r.Method, r.Path)
+	}
+	_, opened := hub.Discussion("alice/tiny", 1)
+	assert.False(t, opened)
+
+	errOut.Reset()
+	assert.Equal(t, 2, run(t.Context(), []string{"replay", "--run", payload}, &out, &errOut, noEnv))
+	assert.Equal(t, "hubbot: replay: --run needs --local; see 'hubbot replay -h'\n", errOut.String())
 }

@@ -60,7 +60,7 @@ func commands() []command {
 		{name: "serve", args: "[flags]", summary: "run the webhook server and workers",
 			help: serveHelp, example: "HF_TOKEN=hf_... WEBHOOK_SECRET=... hubbot serve --config config.toml", run: serveCmd},
 		{name: "replay", args: "[flags] FILE...", summary: "send saved webhook payloads to a bot, or route them locally",
-			help: replayHelp, example: "hubbot replay --local testdata/payloads/*.json\nhubbot replay --url http://127.0.0.1:7860/webhooks/hub payload.json", run: replayCmd},
+			help: replayHelp, example: "hubbot replay --local testdata/payloads/*.json\nhubbot replay --local --run push.json\nhubbot replay --url http://127.0.0.1:7860/webhooks/hub payload.json", run: replayCmd},
 		{name: "check-config", args: "[flags]", summary: "validate and print the effective configuration",
 			help: checkConfigHelp, example: "hubbot check-config --config config.toml", run: checkConfigCmd},
 		{name: "check", args: "[flags] DIR", summary: "check the model card in a local folder",

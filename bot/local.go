@@ -7,8 +7,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"slices"
+	"time"
 
 	"github.com/hubbot/hubbot/bot/config"
 	"github.com/hubbot/hubbot/bot/jobs"
@@ -92,3 +95,60 @@ func (s *localStore) Record(_ context.Context, d jobs.Delivery) (jobs.Recorded, 
 }
 
 func (s *localStore) IsBotCommit(context.Context, string, string) (bool, error) { return false, nil }
+
+// RunLocal runs deliveries through a bot in dry-run, in this process: the
+// real receiver (its secret check aside), queue and workers on a fresh
+// store in dataDir, reading from cfg's Hub but writing nothing to it (every
+// write is recorded in the job log). It returns the jobs once all are
+// finished, with their logs, oldest first.
+func RunLocal(ctx context.Context, cfg *config.Config, dataDir string, bodies [][]byte) ([]*jobs.Job, error) {
+	local := *cfg
+	local.Store.DataDir, local.Store.URL = dataDir, ""
+	local.Hub.DryRun = true
+	secret := webhook.GenerateSecret()
+	local.Secrets.WebhookSecrets = []string{secret}
+	b, err := New(ctx, Options{Config: &local, Version: "local", Out: io.Discard})
+	if err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// The workers only: no recovery scan, which would add work for repos
+	// the payloads do not name.
+	if err := b.queue.Start(runCtx); err != nil {
+		b.Close()
+		return nil, err
+	}
+	defer b.shutdown(context.WithoutCancel(ctx))
+	for _, body := range bodies {
+		if ans := b.receiver.Receive(ctx, secret, "", body); ans.Status >= 400 {
+			return nil, fmt.Errorf("deliver a payload: %d %v", ans.Status, ans.Body["error"])
+		}
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		list, err := b.queue.Jobs(ctx, jobs.JobFilter{})
+		if err != nil {
+			return nil, fmt.Errorf("list jobs: %w", err)
+		}
+		if !slices.ContainsFunc(list, func(j *jobs.Job) bool {
+			return j.State == jobs.StateQueued || j.State == jobs.StateRunning
+		}) {
+			out := make([]*jobs.Job, 0, len(list))
+			for i := len(list) - 1; i >= 0; i-- { // Jobs lists newest first
+				j, err := b.queue.Job(ctx, list[i].ID)
+				if err != nil {
+					return nil, fmt.Errorf("read job %d: %w", list[i].ID, err)
+				}
+				out = append(out, j)
+			}
+			return out, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
