@@ -151,6 +151,13 @@ func helpRow(name string) (command, bool) {
 			return c, true
 		}
 	}
+	// A subcommand without a row of its own shows its command's text.
+	if first, _, ok := strings.Cut(name, " "); ok {
+		if c, ok := lookup(first); ok {
+			c.name = name
+			return c, true
+		}
+	}
 	return command{}, false
 }
 

@@ -22,7 +22,7 @@ the model-card action does on the Hub. Exit 0 when the card has no errors,
 
 func checkCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	flags := newFlags("check", stderr)
-	format := flags.String("format", "text", "report format: `text|json`")
+	format := flags.String("format", "text", "print the report as `text|json`")
 	strict := flags.Bool("strict", false, "fail on warnings too, not only on errors")
 	pos, err := parseArgs(flags, args, 1, 1)
 	if err != nil {

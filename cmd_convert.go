@@ -38,7 +38,7 @@ terminal.`
 func convertCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	flags := newFlags("convert", stderr)
 	force := flags.Bool("force", false, "overwrite existing files in DST")
-	format := flags.String("format", "text", "summary format: `text|json`")
+	format := flags.String("format", "text", "print the summary as `text|json`")
 	pos, err := parseArgs(flags, args, 2, 2)
 	if err != nil {
 		return usageError(stderr, "convert", err)

@@ -32,7 +32,7 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		port = "7860"
 	}
 	url := fs.String("url", "http://127.0.0.1:"+port+"/webhooks/hub", "the bot's webhook `URL`")
-	secret := fs.String("secret", "", "webhook secret (default: the first of $WEBHOOK_SECRET)")
+	secret := fs.String("secret", "", "send the webhook secret `S` (default: the first of $WEBHOOK_SECRET)")
 	local := fs.Bool("local", false, "route the payloads in this process instead of posting them")
 	cfgPath := fs.String("config", "", "with --local: "+configUsage)
 	runJobs := fs.Bool("run", false, "with --local: run the jobs in dry-run, reading from the Hub, and print their logs with the would-be comments")
