@@ -95,7 +95,7 @@ func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
   data       %s   (logs: %s)
 
 alice pushed a model card with mistakes and a PyTorch checkpoint; the bot is at work...
-`, s.BotURL, s.BotURL, s.BotURL, s.HubURL, s.Repo, s.BotOwner, cfgName, s.Dir, filepath.Join(s.Dir, devenv.LogFile))
+`, s.BotURL, s.BotURL, s.BotURL, s.HubURL, s.Repo, s.BotUser, cfgName, s.Dir, filepath.Join(s.Dir, devenv.LogFile))
 
 	settle, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	err = env.Settle(settle)

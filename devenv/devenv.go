@@ -73,15 +73,15 @@ type Options struct {
 // another process. It holds the fake Hub's tokens, which are worth nothing
 // beyond it, and is readable by its owner only.
 type State struct {
-	HubURL   string            `json:"hub_url"`
-	BotURL   string            `json:"bot_url"`
-	Dir      string            `json:"dir"`
-	Repo     string            `json:"repo"`
-	Tokens   map[string]string `json:"tokens"` // user name -> token
-	PID      int               `json:"pid"`
-	Webhook  string            `json:"webhook_path"`
-	Started  time.Time         `json:"started"`
-	BotOwner string            `json:"bot_user"`
+	HubURL  string            `json:"hub_url"`
+	BotURL  string            `json:"bot_url"`
+	Dir     string            `json:"dir"`
+	Repo    string            `json:"repo"`
+	Tokens  map[string]string `json:"tokens"` // user name -> token
+	PID     int               `json:"pid"`
+	Webhook string            `json:"webhook_path"`
+	Started time.Time         `json:"started"`
+	BotUser string            `json:"bot_user"`
 }
 
 // Env is a running environment.
@@ -91,7 +91,6 @@ type Env struct {
 	bot   *bot.Bot
 	ln    net.Listener
 	users map[string]hubtest.User
-	log   *slog.Logger
 
 	logFile *os.File // nil when the caller gave a Logger
 }
@@ -104,7 +103,8 @@ const (
 )
 
 // Start starts the fake Hub and the bot, seeds the demo repo and writes the
-// state file. The bot runs until ctx is done; call Wait, then Close.
+// state file. Then call Serve, which runs the bot until ctx is done, and
+// Close.
 func Start(ctx context.Context, opts Options) (*Env, error) {
 	dir, err := prepareDir(opts.Dir)
 	if err != nil {
@@ -122,9 +122,13 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	hub, err := hubtest.New(hubtest.Options{Dir: filepath.Join(dir, "hub"), MaxRecordedRequests: 200,
 		Logger: log.With("component", "fake-hub")})
 	if err != nil {
+		if logFile != nil {
+			logFile.Close()
+		}
 		return nil, err
 	}
-	e := &Env{hub: hub, log: log, users: map[string]hubtest.User{}}
+	// State.Dir is set first: Close removes the state file inside it.
+	e := &Env{hub: hub, logFile: logFile, users: map[string]hubtest.User{}, State: State{Dir: dir}}
 	for _, name := range []string{Owner, Stranger, BotName} {
 		e.users[name] = hub.AddUser(name)
 	}
@@ -170,7 +174,7 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 		return nil, err
 	}
 	e.State = State{HubURL: hub.URL, BotURL: botURL, Dir: dir, Repo: DemoRepo, Tokens: map[string]string{},
-		PID: os.Getpid(), Webhook: cfg.Server.WebhookPath, Started: time.Now().UTC(), BotOwner: BotName}
+		PID: os.Getpid(), Webhook: cfg.Server.WebhookPath, Started: time.Now().UTC(), BotUser: BotName}
 	for name, u := range e.users {
 		e.State.Tokens[name] = u.Token
 	}
@@ -268,7 +272,9 @@ func (e *Env) waitReady(ctx context.Context) error {
 // Close stops the fake Hub and removes the state file; the data stays.
 // Call it after Serve returned.
 func (e *Env) Close() {
-	os.Remove(filepath.Join(e.State.Dir, StateFile))
+	if e.State.Dir != "" {
+		os.Remove(filepath.Join(e.State.Dir, StateFile))
+	}
 	if p, err := pointerPath(); err == nil {
 		if got, err := os.ReadFile(p); err == nil && string(got) == e.State.Dir {
 			os.Remove(p)

@@ -2,6 +2,8 @@ package devenv
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,4 +95,23 @@ func TestPrepareDir(t *testing.T) {
 	_, err = prepareDir(dir)
 	assert.ErrorContains(t, err, "holds thesis.tex, which hubbot dev did not write")
 	assert.FileExists(t, filepath.Join(dir, "thesis.tex"), "nothing of the user's is removed")
+}
+
+// TestStartFailureCleansUp: a port in use stops Start with an error naming
+// it, and leaves no state file behind.
+func TestStartFailureCleansUp(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("XDG_CACHE_HOME", "")
+	cfg, err := config.Parse("test.toml", []byte(testConfig))
+	require.NoError(t, err)
+	dir := t.TempDir()
+	port := ln.Addr().(*net.TCPAddr).Port
+	_, err = Start(t.Context(), Options{Config: cfg, Dir: dir, Port: port})
+	assert.ErrorContains(t, err, fmt.Sprintf("listen on 127.0.0.1:%d", port))
+	assert.NoFileExists(t, filepath.Join(dir, StateFile))
+	_, err = CurrentDir()
+	assert.ErrorContains(t, err, "no hubbot dev is running")
 }
