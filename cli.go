@@ -171,7 +171,7 @@ func printHelp(w io.Writer, name string, fs *flag.FlagSet) {
 	c, _ := helpRow(name)
 	fmt.Fprintf(w, "usage: hubbot %s %s\n", name, c.args)
 	if c.help != "" {
-		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(c.help))
+		fmt.Fprintf(w, "\n%s\n", strings.TrimRight(strings.TrimLeft(c.help, "\n"), " \n"))
 	}
 	fmt.Fprint(w, "\nflags:\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)

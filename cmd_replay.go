@@ -32,7 +32,7 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		port = "7860"
 	}
 	url := fs.String("url", "http://127.0.0.1:"+port+"/webhooks/hub", "the bot's webhook `URL`")
-	secret := fs.String("secret", "", "send the webhook secret `S` (default: the first of $WEBHOOK_SECRET)")
+	secret := fs.String("secret", "", "send the webhook secret `S` (default: the first of $WEBHOOK_SECRET, else the dry-run secret kept in the data dir)")
 	local := fs.Bool("local", false, "route the payloads in this process instead of posting them")
 	cfgPath := fs.String("config", "", "with --local: "+configUsage)
 	runJobs := fs.Bool("run", false, "with --local: run the jobs in dry-run, reading from the Hub, and print their logs with the would-be comments")
@@ -53,9 +53,7 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		}
 		return replayLocal(ctx, cfg, files, stdout, stderr)
 	}
-	if *secret == "" {
-		*secret, _, _ = strings.Cut(getenv("WEBHOOK_SECRET"), ",")
-	}
+	sent, source := replaySecret(*secret, getenv)
 	client := &http.Client{Timeout: 30 * time.Second}
 	code := 0
 	for _, file := range files {
@@ -69,8 +67,8 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 			return usagef(stderr, "replay", "--url %q: %v", *url, err)
 		}
 		req.Header.Set("Content-Type", "application/json")
-		if *secret != "" {
-			req.Header.Set("X-Webhook-Secret", strings.TrimSpace(*secret))
+		if sent != "" {
+			req.Header.Set("X-Webhook-Secret", sent)
 		}
 		resp, err := client.Do(req)
 		if err != nil {
@@ -80,6 +78,10 @@ func replayCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
 		fmt.Fprintf(stdout, "%s: %d %s\n", file, resp.StatusCode, strings.TrimSpace(string(answer)))
+		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+			fmt.Fprintln(stderr, replayRefused(resp.StatusCode, source))
+			return 1
+		}
 		if resp.StatusCode >= 300 {
 			code = 1
 		}

@@ -67,6 +67,8 @@ func commands() []command {
 			help: checkHelp, example: "hubbot check ./my-model --format json", run: checkCmd},
 		{name: "convert", args: "[flags] SRC DST", summary: "convert a PyTorch checkpoint (file or folder) to safetensors",
 			help: convertHelp, example: "hubbot convert ./my-model ./converted\nhubbot convert pytorch_model.bin model.safetensors", run: convertCmd},
+		{name: "webhook", args: "sync|status [--config PATH] [--dry-run]", summary: "create or update the bot's Hub webhook; show it",
+			help: webhookHelp, example: "hubbot webhook sync --dry-run\nhubbot webhook status", run: webhookCmd},
 		{name: "completion", args: "bash|zsh|fish", summary: "print a shell completion script",
 			help: completionHelp, example: "source <(hubbot completion bash)\nhubbot completion fish > ~/.config/fish/completions/hubbot.fish", run: completionCmd},
 		{name: "version", summary: "print the version", help: "Print hubbot's version.", example: "hubbot version", run: versionCmd},
