@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -14,7 +15,7 @@ import (
 	"github.com/hubbot/hubbot/bot/jobs"
 )
 
-const dbUsage = `usage:
+const dbUsage = `
   hubbot db migrate [--config PATH] [--url URL] [--data-dir DIR]
                      apply River's and hubbot's pending migrations
   hubbot db status  [--config PATH] [--url URL] [--data-dir DIR]
@@ -29,7 +30,7 @@ or the embedded SQLite store in --data-dir (default $HUBBOT_DATA, else
 
 func dbCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, dbUsage)
+		fmt.Fprint(stderr, "usage:"+dbUsage)
 		return 2
 	}
 	switch args[0] {
@@ -37,11 +38,11 @@ func dbCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		return dbSchema(ctx, args[0], args[1:], stdout, stderr, getenv)
 	case "copy":
 		return dbCopy(ctx, args[1:], stdout, stderr)
-	case "help", "--help", "-h":
-		fmt.Fprint(stdout, dbUsage)
+	case "help", "--help", "-h", "-help":
+		printHelp(stdout, "db", flag.NewFlagSet("db", flag.ContinueOnError))
 		return 0
 	}
-	fmt.Fprintf(stderr, "hubbot db: unknown command %q\n%s", args[0], dbUsage)
+	fmt.Fprintf(stderr, "hubbot: db: unknown command %q; want migrate, status or copy\n", args[0])
 	return 2
 }
 

@@ -120,10 +120,6 @@ func jobsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	action := fs.String("action", "", "only jobs of this action")
 	limit := fs.Int("limit", 30, "how many jobs, at most 1000")
 	asJSON := fs.Bool("json", false, "print the API's JSON")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hubbot jobs [--url URL] [--repo R] [--state S] [--action A] [--limit N] [--json]\n\nLists jobs of a running bot, newest first. Sends HUBBOT_ADMIN_TOKEN when it is set.")
-		fs.PrintDefaults()
-	}
 	if code, done := parseAPIFlags(fs, args); done {
 		return code
 	}
@@ -204,10 +200,6 @@ func logsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	follow := fs.Bool("follow", false, "keep printing the log until the job ends")
 	fs.BoolVar(follow, "f", false, "short for --follow")
 	interval := fs.Duration("interval", time.Second, "how often --follow asks")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hubbot logs [--url URL] [--follow] ID\n\nPrints a job's log from a running bot. Sends HUBBOT_ADMIN_TOKEN when it is set.")
-		fs.PrintDefaults()
-	}
 	if code, done := parseAPIFlags(fs, args); done {
 		return code
 	}

@@ -12,31 +12,29 @@ import (
 	"github.com/hubbot/hubbot/hubclient"
 )
 
-const webhookUsage = `usage: hubbot webhook sync|status [--config PATH] [--dry-run]
-
+const webhookHelp = `
   sync     create or update the bot's one Hub webhook: public_url + webhook_path,
            the first WEBHOOK_SECRET, what [hub] watch (else [repos] allow) names,
            both domains; prints what changed (--dry-run: what would change)
   status   show the bot's webhook as the Hub sees it, and whether sync would change it
 
-needs HF_TOKEN (webhooks belong to the token's user) and WEBHOOK_SECRET
-`
+Both read the configuration from --config PATH (default $HUBBOT_CONFIG, else
+./config.toml when present) and need HF_TOKEN (webhooks belong to the token's
+user) and WEBHOOK_SECRET.`
 
 // webhookCmd runs `hubbot webhook sync|status`.
 func webhookCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, webhookUsage)
-		return 2
+		return usagef(stderr, "webhook", "missing subcommand (want sync or status)")
 	}
 	sub, rest := args[0], args[1:]
 	switch sub {
 	case "-h", "--help", "help":
-		fmt.Fprint(stdout, webhookUsage)
+		printHelp(stdout, "webhook", newFlags("webhook", stdout))
 		return 0
 	case "sync", "status":
 	default:
-		fmt.Fprintf(stderr, "hubbot webhook: unknown command %q\n%s", sub, webhookUsage)
-		return 2
+		return usagef(stderr, "webhook", "unknown subcommand %q (want sync or status)", sub)
 	}
 	fs := newFlags("webhook "+sub, stderr)
 	path := fs.String("config", "", "config file (default $HUBBOT_CONFIG, else ./config.toml when present)")
@@ -51,7 +49,7 @@ func webhookCmd(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 		return 2
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "hubbot webhook %s: unexpected argument %q\n", sub, fs.Arg(0))
+		fmt.Fprintf(stderr, "hubbot: webhook %s: unexpected argument %q\n", sub, fs.Arg(0))
 		return 2
 	}
 	cfg, err := config.Load(*path, getenv)
@@ -60,12 +58,12 @@ func webhookCmd(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 		return 1
 	}
 	if cfg.Secrets.HFToken == "" {
-		fmt.Fprintln(stderr, "hubbot webhook: HF_TOKEN is not set: webhooks belong to the token's user")
+		fmt.Fprintln(stderr, "hubbot: webhook: HF_TOKEN is not set: webhooks belong to the token's user")
 		return 1
 	}
 	hub, err := hubclient.New(hubclient.Options{Endpoint: cfg.Hub.Endpoint, Token: cfg.Secrets.HFToken, Version: versionString()})
 	if err != nil {
-		fmt.Fprintf(stderr, "hubbot webhook: %v\n", err)
+		fmt.Fprintf(stderr, "hubbot: webhook: %v\n", err)
 		return 1
 	}
 	if sub == "status" {
@@ -73,12 +71,12 @@ func webhookCmd(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	}
 	want, err := hooksync.Wanted(cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "hubbot webhook sync: %s\n", oneLine(err.Error()))
+		fmt.Fprintf(stderr, "hubbot: webhook sync: %s\n", oneLine(err.Error()))
 		return 1
 	}
 	plan, err := hooksync.MakePlan(ctx, hub, want)
 	if err != nil {
-		fmt.Fprintf(stderr, "hubbot webhook sync: %s\n", oneLine(err.Error()))
+		fmt.Fprintf(stderr, "hubbot: webhook sync: %s\n", oneLine(err.Error()))
 		return 1
 	}
 	printPlan(stdout, plan, dryRun)
@@ -87,7 +85,7 @@ func webhookCmd(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	}
 	hook, err := hooksync.Apply(ctx, hub, plan)
 	if err != nil {
-		fmt.Fprintf(stderr, "hubbot webhook sync: %s\n", oneLine(err.Error()))
+		fmt.Fprintf(stderr, "hubbot: webhook sync: %s\n", oneLine(err.Error()))
 		return 1
 	}
 	fmt.Fprint(stdout, hooksync.Describe(hook, cfg.Secrets.WebhookSecrets))
@@ -122,12 +120,12 @@ func printPlan(w io.Writer, p *hooksync.Plan, dryRun bool) {
 func webhookStatus(ctx context.Context, cfg *config.Config, hub *hubclient.Client, stdout, stderr io.Writer) int {
 	url, err := hooksync.URL(cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "hubbot webhook status: %s\n", oneLine(err.Error()))
+		fmt.Fprintf(stderr, "hubbot: webhook status: %s\n", oneLine(err.Error()))
 		return 1
 	}
 	hooks, err := hub.ListWebhooks(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "hubbot webhook status: %s\n", oneLine(err.Error()))
+		fmt.Fprintf(stderr, "hubbot: webhook status: %s\n", oneLine(err.Error()))
 		return 1
 	}
 	found := 0
@@ -140,7 +138,7 @@ func webhookStatus(ctx context.Context, cfg *config.Config, hub *hubclient.Clien
 		}
 	}
 	if found == 0 {
-		fmt.Fprintf(stderr, "hubbot webhook status: no webhook of this token's user posts to %s (%d other webhooks); run `hubbot webhook sync`\n",
+		fmt.Fprintf(stderr, "hubbot: webhook status: no webhook of this token's user posts to %s (%d other webhooks); run `hubbot webhook sync`\n",
 			url, len(hooks))
 		return 1
 	}
@@ -154,7 +152,7 @@ func webhookStatus(ctx context.Context, cfg *config.Config, hub *hubclient.Clien
 	}
 	plan, err := hooksync.MakePlan(ctx, hub, want)
 	if err != nil {
-		fmt.Fprintf(stderr, "hubbot webhook status: %s\n", oneLine(err.Error()))
+		fmt.Fprintf(stderr, "hubbot: webhook status: %s\n", oneLine(err.Error()))
 		return 1
 	}
 	if plan.Unchanged() {

@@ -1,44 +1,32 @@
 // Command hubbot is a CI/CD bot for Hugging Face Hub repositories.
 //
-// Usage:
-//
-//	hubbot serve [--config PATH]
-//	hubbot replay [--url URL] [--secret S] FILE...
-//	hubbot check-config [--config PATH]
-//	hubbot check [--format text|json] [--type model|dataset|space] DIR
-//	hubbot convert SRC DST
-//	hubbot webhook sync|status [--config PATH]
-//	hubbot version
+// Run `hubbot help` for the commands and `hubbot help COMMAND` (or
+// `hubbot COMMAND -h`) for one command's flags and an example.
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"flag"
+	_ "embed"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strings"
+	"slices"
 	"syscall"
-	"time"
 
 	"github.com/gin-gonic/gin"
-
-	"github.com/hubbot/hubbot/actions/modelcard"
-	"github.com/hubbot/hubbot/actions/safetensors"
-	"github.com/hubbot/hubbot/bot"
-	"github.com/hubbot/hubbot/bot/config"
 )
 
 // version is set at build time with -ldflags "-X main.version=..."; without
 // it, the module version or VCS revision from the build info is used.
 var version = ""
+
+// defaultConfig is the documented config.toml, used by `hubbot dev` when
+// the user has none, so that the demo runs the default actions.
+//
+//go:embed config.toml
+var defaultConfig []byte
 
 func main() {
 	gin.SetMode(gin.ReleaseMode) // the process's choice: no debug route dump
@@ -48,232 +36,114 @@ func main() {
 	os.Exit(code)
 }
 
-// run dispatches a subcommand and returns the process exit code.
+// cmdFunc runs one command with the arguments after its name and returns
+// the exit code: 0 success, 1 failure, 2 usage error.
+type cmdFunc func(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int
+
+// command is one row of the CLI. Its function parses its flags with
+// newFlags(name, stderr) and parseArgs, which print this row's text with the
+// flags on -h; `hubbot help NAME` is `hubbot NAME -h`.
+type command struct {
+	name    string
+	args    string // what follows "hubbot NAME" in the usage line
+	summary string // one line for `hubbot help`
+	help    string // what the command does, its arguments and refusals
+	example string // copy-paste lines, one per line
+	run     cmdFunc
+}
+
+// commands is the CLI's table, in the order `hubbot help` lists it.
+func commands() []command {
+	return []command{
+		{name: "dev", args: "[flags] | dev pr ... | dev comment ...", summary: "try the bot locally: a fake Hub, the bot and a demo repo",
+			help: devHelp, example: devExample, run: devCmd},
+		{name: "serve", args: "[flags]", summary: "run the webhook server and workers",
+			help: serveHelp, example: "HF_TOKEN=hf_... WEBHOOK_SECRET=... hubbot serve --config config.toml", run: serveCmd},
+		{name: "replay", args: "[flags] FILE...", summary: "send saved webhook payloads to a bot, or route them locally",
+			help: replayHelp, example: "hubbot replay --local testdata/payloads/*.json\nhubbot replay --local --run push.json\nhubbot replay --url http://127.0.0.1:7860/webhooks/hub payload.json", run: replayCmd},
+		{name: "check-config", args: "[flags]", summary: "validate and print the effective configuration",
+			help: checkConfigHelp, example: "hubbot check-config --config config.toml", run: checkConfigCmd},
+		{name: "check", args: "[flags] DIR", summary: "check the model card in a local folder",
+			help: checkHelp, example: "hubbot check ./my-model --format json", run: checkCmd},
+		{name: "convert", args: "[flags] SRC DST", summary: "convert a PyTorch checkpoint (file or folder) to safetensors",
+			help: convertHelp, example: "hubbot convert ./my-model ./converted\nhubbot convert pytorch_model.bin model.safetensors", run: convertCmd},
+		{name: "webhook", args: "sync|status [--config PATH] [--dry-run]", summary: "create or update the bot's Hub webhook; show it",
+			help: webhookHelp, example: "hubbot webhook sync --dry-run\nhubbot webhook status", run: webhookCmd},
+		{name: "db", args: "migrate|status|copy [flags]", summary: "the store's migrations; move from SQLite to Postgres",
+			help: dbUsage, example: "hubbot db status --url postgres://hubbot@db/hubbot\nhubbot db copy --from ./data --to postgres://hubbot@db/hubbot", run: dbCmd},
+		{name: "jobs", args: "[flags]", summary: "list a running bot's jobs through its API",
+			help: "List a running bot's jobs, newest first, through its JSON API (--url; HUBBOT_ADMIN_TOKEN as bearer token).", example: "hubbot jobs --repo acme/model --state failed", run: jobsCmd},
+		{name: "logs", args: "[flags] ID", summary: "print a job's log, following it while it runs",
+			help: "Print a job's log through the bot's API; with --follow, keep printing what it gains until the job ends.", example: "hubbot logs --follow 42", run: logsCmd},
+		{name: "completion", args: "bash|zsh|fish", summary: "print a shell completion script",
+			help: completionHelp, example: "source <(hubbot completion bash)\nhubbot completion fish > ~/.config/fish/completions/hubbot.fish", run: completionCmd},
+		{name: "version", summary: "print the version", help: "Print hubbot's version.", example: "hubbot version", run: versionCmd},
+	}
+}
+
+// run dispatches a command and returns the process exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	if len(args) == 0 {
 		usage(stderr)
 		return 2
 	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "serve":
-		return serve(ctx, rest, stdout, stderr, getenv)
-	case "replay":
-		return replay(ctx, rest, stdout, stderr, getenv)
-	case "db":
-		return dbCmd(ctx, rest, stdout, stderr, getenv)
-	case "check-config":
-		return checkConfig(rest, stdout, stderr, getenv)
-	case "check":
-		return check(ctx, rest, stdout, stderr)
-	case "convert":
-		if code, handled := convertHub(ctx, rest, stdout, stderr, getenv); handled {
-			return code
+	name, rest := args[0], args[1:]
+	switch name {
+	case "help", "-h", "--help", "-help":
+		if name == "help" && len(rest) > 0 {
+			return run(ctx, append(slices.Clone(rest), "-h"), stdout, stderr, getenv)
 		}
-		return convert(ctx, rest, stdout, stderr)
-	case "webhook":
-		return webhookCmd(ctx, rest, stdout, stderr, getenv)
-	case "jobs":
-		return jobsCmd(ctx, rest, stdout, stderr, getenv)
-	case "logs":
-		return logsCmd(ctx, rest, stdout, stderr, getenv)
-	case "version", "--version", "-v":
-		fmt.Fprintf(stdout, "hubbot %s\n", versionString())
-		return 0
-	case "help", "--help", "-h":
 		usage(stdout)
 		return 0
+	case "--version", "-v":
+		return versionCmd(ctx, nil, stdout, stderr, getenv)
 	}
-	fmt.Fprintf(stderr, "hubbot: unknown command %q\n", cmd)
-	usage(stderr)
-	return 2
+	c, ok := lookup(name)
+	if !ok {
+		fmt.Fprintf(stderr, "hubbot: unknown command %q%s; run 'hubbot help' for the list\n", name, didYouMean(name))
+		return 2
+	}
+	if wantsHelp(rest) {
+		// Help goes to stdout and is not an error, whichever command prints it.
+		if code := c.run(ctx, rest, stdout, stdout, getenv); code != 2 {
+			return code
+		}
+		return 0
+	}
+	return c.run(ctx, rest, stdout, stderr, getenv)
+}
+
+// lookup finds a command by name.
+func lookup(name string) (command, bool) {
+	for _, c := range commands() {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
 }
 
 func usage(w io.Writer) {
-	fmt.Fprint(w, `usage: hubbot <command> [flags]
+	fmt.Fprint(w, "usage: hubbot COMMAND [flags] [args]\n\ncommands:\n")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-14s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `  help [COMMAND] show a command's flags and an example
 
-commands:
-  serve [--config PATH]          run the webhook server and workers
-  replay [--url URL] [--secret S] FILE...
-                                 post saved webhook payloads to a running bot
-  check-config [--config PATH]   validate and print the effective configuration
-  check [--format text|json] [--type model|dataset|space] DIR
-                                 check the card of a local folder (type detected from the card)
-  convert SRC DST                convert a PyTorch checkpoint (file or folder) to safetensors
-  webhook sync|status [--config PATH]
-                                 create or update the bot's Hub webhook; show it
-  db migrate|status|copy         the store's migrations; move from SQLite to Postgres
-  convert hf://NS/NAME[@REV] DST convert a Hub repository's checkpoints without downloading them
-                                 (also --repo NS/NAME [--revision REV] DST)
-  jobs [--repo R] [--state S]    list a running bot's jobs (--url, HUBBOT_ADMIN_TOKEN)
-  logs [--follow] ID             print a job's log, following it while it runs
-  version                        print the version
+Start with 'hubbot dev' to see the bot at work on a fake Hub on this machine.
 
 environment: HF_TOKEN, WEBHOOK_SECRET, HF_ENDPOINT, HUBBOT_CONFIG, HUBBOT_DATA,
 HUBBOT_DATABASE_URL, HUBBOT_ADMIN_TOKEN, LLM_API_KEY, PORT
 `)
 }
 
-func newFlags(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("hubbot "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
-
-func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	cfg, code := loadConfig("serve", args, stderr, getenv)
-	if cfg == nil {
-		return code
+func versionCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := newFlags("version", stderr)
+	if _, err := parseArgs(fs, args, 0, 0); err != nil {
+		return usageError(stderr, "version", err)
 	}
-	log := newLogger(cfg, stderr)
-	b, err := bot.New(ctx, bot.Options{Config: cfg, Version: versionString(), Logger: log, Out: stdout})
-	if err != nil {
-		fmt.Fprintf(stderr, "hubbot: %v\n", err)
-		return 1
-	}
-	ln, err := net.Listen("tcp", cfg.Server.Listen)
-	if err != nil {
-		b.Close()
-		fmt.Fprintf(stderr, "hubbot: listen on %s: %v\n", cfg.Server.Listen, err)
-		return 1
-	}
-	if err := b.Serve(ctx, ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		fmt.Fprintf(stderr, "hubbot: %v\n", err)
-		return 1
-	}
+	fmt.Fprintf(stdout, "hubbot %s\n", versionString())
 	return 0
-}
-
-// loadConfig parses a command's --config flag and loads the configuration;
-// on failure it returns nil and the exit code (2 bad flags, 1 bad config).
-func loadConfig(name string, args []string, stderr io.Writer, getenv func(string) string) (*config.Config, int) {
-	fs := newFlags(name, stderr)
-	path := fs.String("config", "", "config file (default $HUBBOT_CONFIG, else ./config.toml when present)")
-	if fs.Parse(args) != nil {
-		return nil, 2
-	}
-	cfg, err := config.Load(*path, getenv)
-	if err != nil {
-		fmt.Fprintf(stderr, "hubbot: %v\n", err)
-		return nil, 1
-	}
-	return cfg, 0
-}
-
-func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.Server.LogLevel))
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.Server.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
-}
-
-func checkConfig(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	cfg, code := loadConfig("check-config", args, stderr, getenv)
-	if cfg == nil {
-		return code
-	}
-	if err := bot.CheckActions(cfg); err != nil {
-		fmt.Fprintf(stderr, "hubbot: %v\n", err)
-		return 1
-	}
-	if err := cfg.Print(stdout); err != nil {
-		fmt.Fprintf(stderr, "hubbot: %v\n", err)
-		return 1
-	}
-	return 0
-}
-
-func replay(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	fs := newFlags("replay", stderr)
-	port := getenv("PORT")
-	if port == "" {
-		port = "7860"
-	}
-	url := fs.String("url", "http://127.0.0.1:"+port+"/webhooks/hub", "the bot's webhook URL")
-	secret := fs.String("secret", "", "webhook secret (default: the first of $WEBHOOK_SECRET, else the dry-run secret kept in the data dir)")
-	if fs.Parse(args) != nil {
-		return 2
-	}
-	if fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "hubbot replay: name at least one payload file")
-		return 2
-	}
-	sent, source := replaySecret(*secret, getenv)
-	client := &http.Client{Timeout: 30 * time.Second}
-	code := 0
-	for _, file := range fs.Args() {
-		body, err := os.ReadFile(file)
-		if err != nil {
-			fmt.Fprintf(stderr, "hubbot replay: %v\n", err)
-			code = 1
-			continue
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, *url, bytes.NewReader(body))
-		if err != nil {
-			fmt.Fprintf(stderr, "hubbot replay: %v\n", err)
-			return 2
-		}
-		req.Header.Set("Content-Type", "application/json")
-		if sent != "" {
-			req.Header.Set("X-Webhook-Secret", sent)
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			fmt.Fprintf(stderr, "hubbot replay: %s: %v\n", file, err)
-			code = 1
-			continue
-		}
-		answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
-		fmt.Fprintf(stdout, "%s: %d %s\n", file, resp.StatusCode, strings.TrimSpace(string(answer)))
-		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-			fmt.Fprintln(stderr, replayRefused(resp.StatusCode, source))
-			return 1
-		}
-		if resp.StatusCode >= 300 {
-			code = 1
-		}
-	}
-	return code
-}
-
-func check(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("check", stderr)
-	format := fs.String("format", "text", "report format: text or json")
-	repoType := fs.String("type", "", "repo type whose rules apply: model, dataset or space (default: detected from the card)")
-	if fs.Parse(args) != nil {
-		return 2
-	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: hubbot check [--format text|json] [--type model|dataset|space] DIR")
-		return 2
-	}
-	return modelcard.RunCLI(ctx, fs.Arg(0), *format, *repoType, modelcard.Options{}, stdout, stderr)
-}
-
-func convert(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("convert", stderr)
-	if fs.Parse(args) != nil {
-		return 2
-	}
-	if fs.NArg() != 2 {
-		fmt.Fprintln(stderr, "usage: hubbot convert SRC DST")
-		return 2
-	}
-	rep, err := safetensors.ConvertPath(ctx, fs.Arg(0), fs.Arg(1), safetensors.Options{})
-	if err != nil {
-		fmt.Fprintf(stderr, "hubbot convert: %s\n", oneLine(err.Error()))
-		return 1
-	}
-	fmt.Fprint(stdout, rep.String())
-	return 0
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }
 
 func versionString() string {

@@ -39,10 +39,10 @@ func replayRefused(status int, source string) string {
 	how := "pass the bot's secret with --secret S or WEBHOOK_SECRET; a bot in dry-run without WEBHOOK_SECRET keeps its generated one in DATA_DIR/" +
 		webhook.SecretFile + ", which replay reads when HUBBOT_DATA (or the config's store.data_dir) points there"
 	if status == 401 {
-		return "hubbot replay: the bot wants a webhook secret and none was found: " + how
+		return "hubbot: replay: the bot wants a webhook secret and none was found: " + how
 	}
 	if source == "" {
 		source = "the secret sent"
 	}
-	return fmt.Sprintf("hubbot replay: the bot refused the secret from %s: %s", source, how)
+	return fmt.Sprintf("hubbot: replay: the bot refused the secret from %s: %s", source, how)
 }
