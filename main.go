@@ -7,6 +7,7 @@
 //	hubbot check-config [--config PATH]
 //	hubbot check [--format text|json] DIR
 //	hubbot convert SRC DST
+//	hubbot webhook sync|status [--config PATH]
 //	hubbot version
 package main
 
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return check(ctx, rest, stdout, stderr)
 	case "convert":
 		return convert(ctx, rest, stdout, stderr)
+	case "webhook":
+		return webhookCmd(ctx, rest, stdout, stderr, getenv)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "hubbot %s\n", versionString())
 		return 0
@@ -87,6 +90,8 @@ commands:
   check-config [--config PATH]   validate and print the effective configuration
   check [--format text|json] DIR check the model card in a local folder
   convert SRC DST                convert a PyTorch checkpoint (file or folder) to safetensors
+  webhook sync|status [--config PATH]
+                                 create or update the bot's Hub webhook; show it
   version                        print the version
 
 environment: HF_TOKEN, WEBHOOK_SECRET, HF_ENDPOINT, HUBBOT_CONFIG, HUBBOT_DATA,
@@ -173,7 +178,7 @@ func replay(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		port = "7860"
 	}
 	url := fs.String("url", "http://127.0.0.1:"+port+"/webhooks/hub", "the bot's webhook URL")
-	secret := fs.String("secret", "", "webhook secret (default: the first of $WEBHOOK_SECRET)")
+	secret := fs.String("secret", "", "webhook secret (default: the first of $WEBHOOK_SECRET, else the dry-run secret kept in the data dir)")
 	if fs.Parse(args) != nil {
 		return 2
 	}
@@ -181,9 +186,7 @@ func replay(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		fmt.Fprintln(stderr, "hubbot replay: name at least one payload file")
 		return 2
 	}
-	if *secret == "" {
-		*secret, _, _ = strings.Cut(getenv("WEBHOOK_SECRET"), ",")
-	}
+	sent, source := replaySecret(*secret, getenv)
 	client := &http.Client{Timeout: 30 * time.Second}
 	code := 0
 	for _, file := range fs.Args() {
@@ -199,8 +202,8 @@ func replay(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 			return 2
 		}
 		req.Header.Set("Content-Type", "application/json")
-		if *secret != "" {
-			req.Header.Set("X-Webhook-Secret", strings.TrimSpace(*secret))
+		if sent != "" {
+			req.Header.Set("X-Webhook-Secret", sent)
 		}
 		resp, err := client.Do(req)
 		if err != nil {
@@ -211,6 +214,10 @@ func replay(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
 		fmt.Fprintf(stdout, "%s: %d %s\n", file, resp.StatusCode, strings.TrimSpace(string(answer)))
+		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+			fmt.Fprintln(stderr, replayRefused(resp.StatusCode, source))
+			return 1
+		}
 		if resp.StatusCode >= 300 {
 			code = 1
 		}

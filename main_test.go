@@ -139,10 +139,10 @@ on = ["push"]
 [actions.with]
 command = ["sh", "-c", "sleep 2; echo finished"]
 `, hub.URL, filepath.Join(dir, "data"))), 0o600))
-	env := []string{"HF_TOKEN=" + botUser.Token, "WEBHOOK_SECRET=crash-secret", "HOME=" + dir}
+	env := []string{"HF_TOKEN=" + botUser.Token, "WEBHOOK_SECRET=crash-secret-0123456", "HOME=" + dir}
 
 	first := startBot(t, bin, env, cfg)
-	_, err = hub.AddWebhook(hubtest.Webhook{URL: first.base + "/webhooks/hub", Secret: "crash-secret", Domains: []string{"repo"}})
+	_, err = hub.AddWebhook(hubtest.Webhook{URL: first.base + "/webhooks/hub", Secret: "crash-secret-0123456", Domains: []string{"repo"}})
 	require.NoError(t, err)
 	sha, err := hub.Push(alice, "alice/tiny", "main", hubtest.Change{Files: map[string][]byte{"a.txt": []byte("a")}})
 	require.NoError(t, err)

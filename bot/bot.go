@@ -86,9 +86,21 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 			return nil, errors.New("WEBHOOK_SECRET is not set: with HF_TOKEN set, hubbot would act on the Hub for anyone who can reach it. " +
 				"Set WEBHOOK_SECRET to the secret of the Hub webhook (several, comma-separated, during a rotation)")
 		}
-		secret := webhook.GenerateSecret()
+		secret, created, err := webhook.LoadOrCreateSecret(cfg.Store.DataDir)
+		if err != nil {
+			return nil, err
+		}
 		secrets = []string{secret}
-		fmt.Fprintf(out, "hubbot: no WEBHOOK_SECRET set; dry-run with this generated secret (shown once):\n  %s\n", secret)
+		kept := filepath.Join(cfg.Store.DataDir, webhook.SecretFile)
+		if created {
+			fmt.Fprintf(out, "hubbot: no WEBHOOK_SECRET set; dry-run with this generated secret, kept in %s for the next starts:\n  %s\n", kept, secret)
+		} else {
+			fmt.Fprintf(out, "hubbot: no WEBHOOK_SECRET set; dry-run with the secret kept in %s (hubbot replay uses it)\n", kept)
+		}
+	} else if cfg.Secrets.HFToken != "" {
+		if err := webhook.CheckSecrets(secrets); err != nil {
+			return nil, err
+		}
 	}
 
 	b.metrics = newMetrics(func(ctx context.Context) (int, error) {
@@ -303,6 +315,11 @@ func (b *Bot) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- srv.Serve(ln) }()
 	b.log.Info("hubbot listening", "addr", ln.Addr().String(), "webhook_path", b.cfg.Server.WebhookPath,
 		"dry_run", b.dryRun, "actions", len(b.cfg.Actions), "version", b.version)
+	if err := b.syncWebhook(ctx); err != nil {
+		b.shutdown(context.Background())
+		srv.Close()
+		return err
+	}
 
 	select {
 	case err := <-errc:

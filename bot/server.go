@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"database/sql"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/hubbot/hubbot/bot/jobs"
+	"github.com/hubbot/hubbot/bot/webhook"
 )
 
 // Handler returns the HTTP surface: the webhook receiver, health, metrics
@@ -29,7 +29,8 @@ func (b *Bot) Handler() http.Handler {
 	r.NoMethod(func(c *gin.Context) { c.JSON(http.StatusMethodNotAllowed, gin.H{"error": "method not allowed"}) })
 
 	r.GET("/", b.index)
-	r.POST(b.cfg.Server.WebhookPath, b.webhook)
+	ingress := webhook.NewIngress(b.receiver.Verifier, int64(b.cfg.Server.MaxBody), webhook.DefaultConcurrentBodies)
+	r.POST(b.cfg.Server.WebhookPath, b.webhook(ingress))
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", b.ready)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(b.metrics.registry, promhttp.HandlerOpts{})))
@@ -47,28 +48,25 @@ func (b *Bot) index(c *gin.Context) {
 		"dry_run": b.dryRun, "actions": len(b.cfg.Actions)})
 }
 
-// webhook receives a delivery. The body is read whole (under max_body)
-// before anything else, and the answer is written only once the delivery
-// and its jobs are committed.
-func (b *Bot) webhook(c *gin.Context) {
-	if b.draining.Load() {
-		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "hubbot is shutting down; replay this delivery later"})
-		return
+// webhook receives a delivery. The secret is checked before the body is
+// read, and the body is read under max_body and a cap on concurrent reads
+// (webhook.Ingress); the answer is written only once the delivery and its
+// jobs are committed.
+func (b *Bot) webhook(ingress *webhook.Ingress) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if b.draining.Load() {
+			c.JSON(http.StatusServiceUnavailable, gin.H{"error": "hubbot is shutting down; replay this delivery later"})
+			return
+		}
+		body, refused := ingress.Admit(c.Request.Context(), c.Writer, c.Request)
+		if refused != nil {
+			b.metrics.observeDelivery("", "", refused.Outcome)
+			c.JSON(refused.Status, refused.Body)
+			return
+		}
+		ans := b.receiver.Receive(c.Request.Context(), c.GetHeader("X-Webhook-Secret"), c.Query("secret"), body)
+		c.JSON(ans.Status, ans.Body)
 	}
-	limit := int64(b.cfg.Server.MaxBody)
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		b.metrics.observeDelivery("", "", "too_large")
-		c.JSON(http.StatusRequestEntityTooLarge, gin.H{"error": "body is larger than server.max_body (" + b.cfg.Server.MaxBody.String() + ")"})
-		return
-	}
-	if err != nil {
-		c.JSON(http.StatusBadRequest, gin.H{"error": "could not read the body"})
-		return
-	}
-	ans := b.receiver.Receive(c.Request.Context(), c.GetHeader("X-Webhook-Secret"), c.Query("secret"), body)
-	c.JSON(ans.Status, ans.Body)
 }
 
 func (b *Bot) ready(c *gin.Context) {

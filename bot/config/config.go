@@ -64,6 +64,12 @@ type Server struct {
 type Hub struct {
 	Endpoint string `toml:"endpoint"`
 	DryRun   bool   `toml:"dry_run"`
+	// ManageWebhook makes serve create or update the bot's Hub webhook at
+	// start (`hubbot webhook sync` does it by hand).
+	ManageWebhook bool `toml:"manage_webhook"`
+	// Watch lists what the webhook watches, in the syntax of repos.allow;
+	// empty derives it from repos.allow.
+	Watch []string `toml:"watch"`
 }
 
 // Store configures where state lives.
@@ -148,7 +154,7 @@ const (
 // Default returns the configuration used when no file is given.
 func Default() *Config {
 	return &Config{
-		Server: Server{Listen: ":7860", WebhookPath: "/webhooks/hub", MaxBody: 4 << 20,
+		Server: Server{Listen: ":7860", WebhookPath: "/webhooks/hub", MaxBody: 512 << 10, // see webhook.DefaultMaxBody
 			ShutdownGrace: Duration(30 * time.Second), LogFormat: "text", LogLevel: "info"},
 		Hub:      Hub{Endpoint: "https://huggingface.co"},
 		Store:    Store{DataDir: "./data"},
@@ -362,6 +368,19 @@ func (c *Config) Validate() error {
 	}
 	if !strings.HasPrefix(c.Hub.Endpoint, "http://") && !strings.HasPrefix(c.Hub.Endpoint, "https://") {
 		add("hub.endpoint", "must be an http(s) URL")
+	}
+	for i, g := range c.Hub.Watch {
+		if err := checkRepoGlob(g); err != nil || g == "*" {
+			add(fmt.Sprintf("hub.watch.%d", i), "want a user or org (org/*) or a repo (ns/name, datasets/ns/name, spaces/ns/name), got %q", g)
+		}
+	}
+	if c.Hub.ManageWebhook {
+		if len(c.Hub.Watch) == 0 && slices.Contains(c.Repos.Allow, "*") {
+			add("repos.allow", `"*" cannot be watched by a webhook and hub.manage_webhook is on: list what to watch in [hub] watch = ["my-org/*", "me/my-model"]`)
+		}
+		if c.Server.PublicURL == "" {
+			add("server.public_url", "is needed by hub.manage_webhook: set it, or run on a Space (SPACE_HOST)")
+		}
 	}
 	if c.Store.URL != "" && !strings.HasPrefix(c.Store.URL, "postgres://") && !strings.HasPrefix(c.Store.URL, "postgresql://") {
 		add("store.url", "must be a postgres:// URL (leave it empty for the embedded SQLite store)")

@@ -112,6 +112,8 @@ func (s *Server) routeAPI(w http.ResponseWriter, r *http.Request) {
 		s.routeRepoAPI(w, r, p, rp, segs[3:])
 	case "organizations":
 		s.routeOrgAPI(w, r, p, segs[1:])
+	case "settings":
+		s.routeSettingsAPI(w, r, p, segs[1:])
 	case "users":
 		if len(segs) == 3 && segs[2] == "overview" && r.Method == http.MethodGet {
 			name, err := unescapeAll(segs[1:2])

@@ -39,6 +39,9 @@
 //   - GET /api/{type}/{repo}/refs[?include_prs=1]
 //   - GET /api/models|datasets|spaces?author=&search=&limit= (Link pagination)
 //   - POST /api/repos/create
+//   - webhooks of the token's user: GET and POST /api/settings/webhooks,
+//     GET, POST (update) and DELETE .../{id}, POST .../{id}/enable and
+//     .../{id}/disable; webhooks made this way deliver like AddWebhook's
 //   - GET /api/organizations/{org}/members, /api/organizations/{org}/overview,
 //     /api/users/{name}/overview
 //   - discussions: GET and POST /api/{type}/{repo}/discussions, GET .../{num}
@@ -129,4 +132,11 @@
 //     they point at.
 //   - The list endpoints take limit as the page size and follow pages with
 //     the Link header.
+//   - Webhooks made through /api/settings/webhooks belong to the token's
+//     user, who alone lists, reads and changes them (404 for others); writes
+//     need a write token (403). Create and delete answer 200; an empty
+//     watched list, a missing url, an unknown domain or watched type, or a
+//     non-ASCII secret answer 400. Omitted domains mean both and are listed
+//     as both. A disabled or deleted webhook gets no new events; one already
+//     queued still goes out, to the URL and secret of the moment.
 package hubtest

@@ -152,10 +152,20 @@ type webhookHub struct {
 
 type hookSender struct {
 	id     string
-	cfg    Webhook
-	mu     sync.Mutex
-	queue  []queuedDelivery
+	owner  *user // nil for webhooks added by AddWebhook
 	signal chan struct{}
+
+	mu       sync.Mutex // guards what follows: the settings API changes them
+	cfg      Webhook
+	disabled bool
+	queue    []queuedDelivery
+}
+
+// settings returns the webhook's configuration and whether it is disabled.
+func (hs *hookSender) settings() (Webhook, bool) {
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	return hs.cfg, hs.disabled
 }
 
 type queuedDelivery struct {
@@ -174,34 +184,53 @@ func newWebhookHub(ctx context.Context, timeout time.Duration, log *slog.Logger)
 // order by one sender per webhook, after the API call that caused them has
 // been answered or at least processed, as on the Hub.
 func (s *Server) AddWebhook(h Webhook) (string, error) {
-	if !strings.HasPrefix(h.URL, "http://") && !strings.HasPrefix(h.URL, "https://") {
-		return "", fmt.Errorf("add webhook: url %q is not http(s)", h.URL)
+	hs, err := s.addWebhook(nil, h)
+	if err != nil {
+		return "", err
 	}
-	for _, d := range h.Domains {
-		if d != "repo" && d != "discussion" {
-			return "", fmt.Errorf("add webhook: domain %q is not repo or discussion", d)
-		}
+	return hs.id, nil
+}
+
+func (s *Server) addWebhook(owner *user, h Webhook) (*hookSender, error) {
+	if err := h.validate(); err != nil {
+		return nil, fmt.Errorf("add webhook: %w", err)
 	}
-	for _, w := range h.Watched {
-		switch w.Type {
-		case "user", "org", TypeModel, TypeDataset, TypeSpace:
-		default:
-			return "", fmt.Errorf("add webhook: watched type %q is not user, org, model, dataset or space", w.Type)
-		}
-	}
-	for _, c := range h.Secret {
-		if c > 127 {
-			return "", fmt.Errorf("add webhook: the secret must be ASCII")
-		}
-	}
-	hs := &hookSender{id: s.ids.next(), cfg: h, signal: make(chan struct{}, 1)}
+	hs := &hookSender{id: s.ids.next(), owner: owner, cfg: h, signal: make(chan struct{}, 1)}
 	hub := s.hooks
 	hub.mu.Lock()
 	hub.senders = append(hub.senders, hs)
 	hub.mu.Unlock()
 	hub.wg.Add(1)
 	go hub.run(hs)
-	return hs.id, nil
+	return hs, nil
+}
+
+// validate checks a webhook as the settings API does.
+func (h Webhook) validate() error {
+	if !strings.HasPrefix(h.URL, "http://") && !strings.HasPrefix(h.URL, "https://") {
+		return fmt.Errorf("url %q is not http(s)", h.URL)
+	}
+	for _, d := range h.Domains {
+		if d != "repo" && d != "discussion" {
+			return fmt.Errorf("domain %q is not repo or discussion", d)
+		}
+	}
+	for _, w := range h.Watched {
+		switch w.Type {
+		case "user", "org", TypeModel, TypeDataset, TypeSpace:
+		default:
+			return fmt.Errorf("watched type %q is not user, org, model, dataset or space", w.Type)
+		}
+		if w.Name == "" {
+			return fmt.Errorf("watched %s has no name", w.Type)
+		}
+	}
+	for _, c := range h.Secret {
+		if c > 127 {
+			return fmt.Errorf("the secret must be ASCII")
+		}
+	}
+	return nil
 }
 
 func (h Webhook) matches(ev hookEvent) bool {
@@ -239,7 +268,8 @@ func (hub *webhookHub) emit(ev hookEvent) {
 	senders := append([]*hookSender(nil), hub.senders...)
 	hub.mu.Unlock()
 	for _, hs := range senders {
-		if !hs.cfg.matches(ev) {
+		cfg, disabled := hs.settings()
+		if disabled || !cfg.matches(ev) {
 			continue
 		}
 		p := ev.payload
@@ -296,25 +326,28 @@ func (hub *webhookHub) run(hs *hookSender) {
 }
 
 func (hub *webhookHub) deliver(hs *hookSender, q queuedDelivery) Delivery {
+	// A delivery goes to the URL and secret of the moment it is sent, as
+	// the Hub's replays do after an update.
+	cfg, _ := hs.settings()
 	d := Delivery{
-		WebhookID: hs.id, URL: hs.cfg.URL, Scope: q.scope, Action: q.action,
+		WebhookID: hs.id, URL: cfg.URL, Scope: q.scope, Action: q.action,
 		RepoType: q.kind, RepoName: q.name, Payload: q.body,
 	}
 	ctx, cancel := context.WithTimeout(hub.ctx, hub.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hs.cfg.URL, bytes.NewReader(q.body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.URL, bytes.NewReader(q.body))
 	if err != nil {
 		d.Err = fmt.Errorf("deliver webhook: %w", err)
 		return d
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if hs.cfg.Secret != "" {
-		req.Header.Set("X-Webhook-Secret", hs.cfg.Secret)
+	if cfg.Secret != "" {
+		req.Header.Set("X-Webhook-Secret", cfg.Secret)
 	}
 	resp, err := hub.client.Do(req)
 	if err != nil {
 		d.Err = fmt.Errorf("deliver webhook %s %s: %w", q.scope, q.action, err)
-		hub.log.Warn("hubtest: webhook delivery failed", "url", hs.cfg.URL, "err", err)
+		hub.log.Warn("hubtest: webhook delivery failed", "url", cfg.URL, "err", err)
 		return d
 	}
 	defer resp.Body.Close()
