@@ -58,6 +58,7 @@ type Bot struct {
 	replies    *replies
 	dryRun     bool
 	started    time.Time
+	attempts   int // attempts a run job gets; 0 means jobs.MaxAttempts
 
 	draining atomic.Bool
 
@@ -155,7 +156,7 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 	b.queue, err = jobs.New(ctx, jobs.Options{
 		DataDir: cfg.Store.DataDir, DatabaseURL: cfg.Store.URL, Concurrency: cfg.Workers.Concurrency,
 		Logger: log, Periodic: jobs.PeriodicJobs(schedules), Observe: b.metrics.observeJob,
-		Handlers: jobs.Handlers{Run: b.runJob, Report: func(ctx context.Context, j *jobs.Job) error { return b.pub.queued(ctx, j) }, Command: b.commandJob, Reply: b.replyJob,
+		Handlers: jobs.Handlers{Run: b.runVisibly, Report: func(ctx context.Context, j *jobs.Job) error { return b.pub.queued(ctx, j) }, Command: b.commandJob, Reply: b.replyJob,
 			Schedule: b.scheduleSpecs},
 	})
 	if err != nil {
