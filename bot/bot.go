@@ -60,6 +60,9 @@ type Bot struct {
 	started    time.Time
 	attempts   int // attempts a run job gets; 0 means jobs.MaxAttempts
 
+	scanMu   sync.Mutex
+	scanNext int // where the next recovery scan starts in its list of repos
+
 	draining atomic.Bool
 
 	idMu     sync.Mutex
