@@ -156,6 +156,11 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Store.URL == "" {
+		if err := checkStoreFS(cfg.Store.DataDir); err != nil {
+			return nil, err
+		}
+	}
 	b.queue, err = jobs.New(ctx, jobs.Options{
 		DataDir: cfg.Store.DataDir, DatabaseURL: cfg.Store.URL, Concurrency: cfg.Workers.Concurrency,
 		Logger: log, Periodic: jobs.PeriodicJobs(schedules), Observe: b.metrics.observeJob,
