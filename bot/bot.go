@@ -127,7 +127,8 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 		}
 	}
 
-	b.workspaces, err = git.New(filepath.Join(cfg.Store.DataDir, "workspaces"))
+	scratch := scratchDir(cfg.Store)
+	b.workspaces, err = git.New(filepath.Join(scratch, "workspaces"))
 	if err != nil {
 		return nil, fmt.Errorf("workspaces: %w", err)
 	}
@@ -138,12 +139,12 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 	}
 
 	// Commands' home directories: whatever a crashed process left there goes.
-	tmp := filepath.Join(cfg.Store.DataDir, "tmp")
+	tmp := filepath.Join(scratch, "tmp")
 	if err := os.RemoveAll(tmp); err != nil {
 		log.Warn("remove leftover command homes", "error", err)
 	}
 	if err := os.MkdirAll(tmp, 0o750); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
+		return nil, fmt.Errorf("scratch dir: %w", err)
 	}
 	if b.actions, err = b.buildActions(); err != nil {
 		return nil, err
@@ -157,6 +158,9 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 		return nil, err
 	}
 	if cfg.Store.URL == "" {
+		if err := os.MkdirAll(cfg.Store.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
 		if err := checkStoreFS(cfg.Store.DataDir); err != nil {
 			return nil, err
 		}
@@ -265,7 +269,7 @@ func (b *Bot) buildActions() (map[string]actions.Action, error) {
 	out := map[string]actions.Action{}
 	var errs []error
 	env := builtin.Env{
-		Run: run.Env{Token: b.cfg.Secrets.HFToken, Endpoint: b.cfg.Hub.Endpoint, TempDir: filepath.Join(b.cfg.Store.DataDir, "tmp")},
+		Run: run.Env{Token: b.cfg.Secrets.HFToken, Endpoint: b.cfg.Hub.Endpoint, TempDir: filepath.Join(scratchDir(b.cfg.Store), "tmp")},
 		Prior: func(action string) safetensors.PriorProposals {
 			return newPriorProposals(b.hub, b.me, action)
 		},

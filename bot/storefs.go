@@ -6,7 +6,15 @@ package bot
 // process corrupts the store. The bot refuses to open its SQLite store
 // there and points to Postgres.
 
-import "fmt"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/hubbot/hubbot/bot/config"
+)
 
 // remoteFS names the file systems, by their statfs magic number, on which
 // the SQLite store is unsafe.
@@ -28,4 +36,20 @@ var remoteFS = map[int64]string{
 func storeFSError(dir, fs string) error {
 	return fmt.Errorf("the data dir %s is on a %s file system, where SQLite is unsafe (fsync may not reach the storage and locks do not hold across mounts): "+
 		"put HUBBOT_DATA on a local disk, or set HUBBOT_DATABASE_URL to a Postgres database (on a Space, a storage bucket volume is such a file system)", dir, fs)
+}
+
+// scratchDir is where checkouts and conversions happen: store.scratch_dir,
+// else a directory of the system's temp dir named after the data dir, so it
+// is the same at every start (leftovers are swept) and two bots on one
+// machine never sweep each other's.
+func scratchDir(s config.Store) string {
+	if s.ScratchDir != "" {
+		return s.ScratchDir
+	}
+	dir, err := filepath.Abs(s.DataDir)
+	if err != nil {
+		dir = s.DataDir
+	}
+	sum := sha256.Sum256([]byte(dir))
+	return filepath.Join(os.TempDir(), "hubbot-"+hex.EncodeToString(sum[:6]))
 }

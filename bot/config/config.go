@@ -76,6 +76,10 @@ type Hub struct {
 type Store struct {
 	DataDir string `toml:"data_dir"`
 	URL     string `toml:"url"`
+	// ScratchDir holds checkouts and conversions, which need a fast local
+	// disk even when the data dir is not one; empty means a directory of
+	// the system's temp dir, one per data dir.
+	ScratchDir string `toml:"scratch_dir"`
 }
 
 // Workers configures job execution.
