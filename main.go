@@ -160,7 +160,7 @@ func checkConfig(args []string, stdout, stderr io.Writer, getenv func(string) st
 	if cfg == nil {
 		return code
 	}
-	if err := bot.CheckActions(cfg); err != nil {
+	if err := bot.Check(cfg); err != nil {
 		fmt.Fprintf(stderr, "hubbot: %v\n", err)
 		return 1
 	}

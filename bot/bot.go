@@ -87,8 +87,7 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 	secrets := cfg.Secrets.WebhookSecrets
 	if len(secrets) == 0 {
 		if cfg.Secrets.HFToken != "" {
-			return nil, errors.New("WEBHOOK_SECRET is not set: with HF_TOKEN set, hubbot would act on the Hub for anyone who can reach it. " +
-				"Set WEBHOOK_SECRET to the secret of the Hub webhook (several, comma-separated, during a rotation)")
+			return nil, errNoSecret
 		}
 		secret, created, err := webhook.LoadOrCreateSecret(cfg.Store.DataDir)
 		if err != nil {
@@ -299,10 +298,17 @@ func (b *Bot) buildActions() (map[string]actions.Action, error) {
 // CheckActions builds every configured action without starting anything,
 // so that `hubbot check-config` reports their option errors too.
 func CheckActions(cfg *config.Config) error {
-	b := &Bot{cfg: cfg, log: slog.New(slog.DiscardHandler)}
-	_, err := b.buildActions()
+	_, err := (&Bot{cfg: cfg, log: discardLogger()}).buildActions()
 	return err
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func parentDir(dir string) string { return filepath.Dir(filepath.Clean(dir)) }
+
+// errNoSecret stops a bot with a token but no webhook secret.
+var errNoSecret = errors.New("WEBHOOK_SECRET is not set: with HF_TOKEN set, hubbot would act on the Hub for anyone who can reach it. " +
+	"Set WEBHOOK_SECRET to the secret of the Hub webhook (several, comma-separated, during a rotation)")
 
 // Start starts the workers and the periodic recovery scan.
 func (b *Bot) Start(ctx context.Context) error {
