@@ -59,6 +59,7 @@ type Bot struct {
 	dryRun     bool
 	started    time.Time
 	attempts   int // attempts a run job gets; 0 means jobs.MaxAttempts
+	out        io.Writer
 
 	scanMu   sync.Mutex
 	scanNext int // where the next recovery scan starts in its list of repos
@@ -82,7 +83,7 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 	if out == nil {
 		out = os.Stdout
 	}
-	b := &Bot{cfg: cfg, version: opts.Version, log: log, dryRun: cfg.DryRun(), started: time.Now()}
+	b := &Bot{cfg: cfg, version: opts.Version, log: log, dryRun: cfg.DryRun(), started: time.Now(), out: out}
 
 	secrets := cfg.Secrets.WebhookSecrets
 	if len(secrets) == 0 {
@@ -334,6 +335,10 @@ func (b *Bot) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- srv.Serve(ln) }()
 	b.log.Info("hubbot listening", "addr", ln.Addr().String(), "webhook_path", b.cfg.Server.WebhookPath,
 		"dry_run", b.dryRun, "actions", len(b.cfg.Actions), "version", b.version)
+	b.summary(b.out)
+	if len(b.cfg.Actions) == 0 {
+		b.log.Warn("no actions configured: hubbot runs nothing")
+	}
 	if err := b.syncWebhook(ctx); err != nil {
 		b.shutdown(context.Background())
 		srv.Close()
