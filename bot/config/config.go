@@ -219,6 +219,10 @@ func Parse(name string, data []byte) (*Config, error) {
 
 func (c *Config) decode(name string, data []byte) error {
 	lines, err := keyLines(data)
+	var syntax *syntaxError
+	if errors.As(err, &syntax) {
+		return fmt.Errorf("%s:%w", name, err) // file:line: message
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
