@@ -80,7 +80,7 @@ func checkConfigCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	if cfg == nil {
 		return code
 	}
-	if err := bot.CheckActions(cfg); err != nil {
+	if err := bot.Check(cfg); err != nil {
 		return fail(stderr, "%v", err)
 	}
 	if err := cfg.Print(stdout); err != nil {

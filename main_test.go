@@ -41,12 +41,20 @@ func TestCheckConfig(t *testing.T) {
 	var out, errOut bytes.Buffer
 	code := run(t.Context(), []string{"check-config", "--config", "config.toml"}, &out, &errOut,
 		func(k string) string {
-			return map[string]string{"HF_TOKEN": "hf_fake-token-for-check-config"}[k]
+			return map[string]string{"HF_TOKEN": "hf_fake-token-for-check-config", "WEBHOOK_SECRET": "a-secret-long-enough-for-check"}[k]
 		})
 	require.Equal(t, 0, code, errOut.String())
 	assert.Contains(t, out.String(), "[server]")
 	assert.Contains(t, out.String(), "HF_TOKEN: set")
 	assert.NotContains(t, out.String(), "hf_fake-token")
+
+	// What serve refuses, check-config refuses: a token without a secret.
+	out.Reset()
+	errOut.Reset()
+	code = run(t.Context(), []string{"check-config", "--config", "config.toml"}, &out, &errOut,
+		func(k string) string { return map[string]string{"HF_TOKEN": "hf_fake-token-for-check-config"}[k] })
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut.String(), "WEBHOOK_SECRET is not set")
 
 	bad := filepath.Join(t.TempDir(), "bad.toml")
 	require.NoError(t, os.WriteFile(bad, []byte("[[actions]]\nname = \"x\"\nuses = \"run\"\non = [\"push\"]\n[actions.with]\ncomand = [\"true\"]\n"), 0o600))

@@ -60,6 +60,11 @@ type Bot struct {
 	web        *web.Server
 	dryRun     bool
 	started    time.Time
+	attempts   int // attempts a run job gets; 0 means jobs.MaxAttempts
+	out        io.Writer
+
+	scanMu   sync.Mutex
+	scanNext int // where the next recovery scan starts in its list of repos
 
 	draining atomic.Bool
 
@@ -80,13 +85,12 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 	if out == nil {
 		out = os.Stdout
 	}
-	b := &Bot{cfg: cfg, version: opts.Version, log: log, dryRun: cfg.DryRun(), started: time.Now()}
+	b := &Bot{cfg: cfg, version: opts.Version, log: log, dryRun: cfg.DryRun(), started: time.Now(), out: out}
 
 	secrets := cfg.Secrets.WebhookSecrets
 	if len(secrets) == 0 {
 		if cfg.Secrets.HFToken != "" {
-			return nil, errors.New("WEBHOOK_SECRET is not set: with HF_TOKEN set, hubbot would act on the Hub for anyone who can reach it. " +
-				"Set WEBHOOK_SECRET to the secret of the Hub webhook (several, comma-separated, during a rotation)")
+			return nil, errNoSecret
 		}
 		secret, created, err := webhook.LoadOrCreateSecret(cfg.Store.DataDir)
 		if err != nil {
@@ -125,7 +129,8 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 		}
 	}
 
-	b.workspaces, err = git.New(filepath.Join(cfg.Store.DataDir, "workspaces"))
+	scratch := scratchDir(cfg.Store)
+	b.workspaces, err = git.New(filepath.Join(scratch, "workspaces"))
 	if err != nil {
 		return nil, fmt.Errorf("workspaces: %w", err)
 	}
@@ -136,12 +141,12 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 	}
 
 	// Commands' home directories: whatever a crashed process left there goes.
-	tmp := filepath.Join(cfg.Store.DataDir, "tmp")
+	tmp := filepath.Join(scratch, "tmp")
 	if err := os.RemoveAll(tmp); err != nil {
 		log.Warn("remove leftover command homes", "error", err)
 	}
 	if err := os.MkdirAll(tmp, 0o750); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
+		return nil, fmt.Errorf("scratch dir: %w", err)
 	}
 	if b.actions, err = b.buildActions(); err != nil {
 		return nil, err
@@ -154,12 +159,20 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Store.URL == "" {
+		if err := os.MkdirAll(cfg.Store.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
+		if err := checkStoreFS(cfg.Store.DataDir); err != nil {
+			return nil, err
+		}
+	}
 	b.queue, err = jobs.New(ctx, jobs.Options{
 		DataDir: cfg.Store.DataDir, DatabaseURL: cfg.Store.URL, Concurrency: cfg.Workers.Concurrency,
 		Retention: cfg.Store.Retention.D(), RescueAfter: cfg.Store.RescueAfter.D(),
 		Recover: b.recoverTick, RecoverEvery: cfg.Workers.RecoveryInterval.D(),
 		Logger: log, Periodic: jobs.PeriodicJobs(schedules), Observe: b.metrics.observeJob,
-		Handlers: jobs.Handlers{Run: b.runJob, Report: func(ctx context.Context, j *jobs.Job) error { return b.pub.queued(ctx, j) }, Command: b.commandJob, Reply: b.replyJob,
+		Handlers: jobs.Handlers{Run: b.runVisibly, Report: func(ctx context.Context, j *jobs.Job) error { return b.pub.queued(ctx, j) }, Command: b.commandJob, Reply: b.replyJob,
 			Schedule: b.scheduleSpecs},
 	})
 	if err != nil {
@@ -265,7 +278,7 @@ func (b *Bot) buildActions() (map[string]actions.Action, error) {
 	out := map[string]actions.Action{}
 	var errs []error
 	env := builtin.Env{
-		Run: run.Env{Token: b.cfg.Secrets.HFToken, Endpoint: b.cfg.Hub.Endpoint, TempDir: filepath.Join(b.cfg.Store.DataDir, "tmp")},
+		Run: run.Env{Token: b.cfg.Secrets.HFToken, Endpoint: b.cfg.Hub.Endpoint, TempDir: filepath.Join(scratchDir(b.cfg.Store), "tmp")},
 		Prior: func(action string) safetensors.PriorProposals {
 			return newPriorProposals(b.hub, b.me, action)
 		},
@@ -295,10 +308,17 @@ func (b *Bot) buildActions() (map[string]actions.Action, error) {
 // CheckActions builds every configured action without starting anything,
 // so that `hubbot check-config` reports their option errors too.
 func CheckActions(cfg *config.Config) error {
-	b := &Bot{cfg: cfg, log: slog.New(slog.DiscardHandler)}
-	_, err := b.buildActions()
+	_, err := (&Bot{cfg: cfg, log: discardLogger()}).buildActions()
 	return err
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func parentDir(dir string) string { return filepath.Dir(filepath.Clean(dir)) }
+
+// errNoSecret stops a bot with a token but no webhook secret.
+var errNoSecret = errors.New("WEBHOOK_SECRET is not set: with HF_TOKEN set, hubbot would act on the Hub for anyone who can reach it. " +
+	"Set WEBHOOK_SECRET to the secret of the Hub webhook (several, comma-separated, during a rotation)")
 
 // Start starts the workers, and with them the periodic recovery scan.
 func (b *Bot) Start(ctx context.Context) error {
@@ -323,6 +343,10 @@ func (b *Bot) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- srv.Serve(ln) }()
 	b.log.Info("hubbot listening", "addr", ln.Addr().String(), "webhook_path", b.cfg.Server.WebhookPath,
 		"dry_run", b.dryRun, "actions", len(b.cfg.Actions), "version", b.version)
+	b.summary(b.out)
+	if len(b.cfg.Actions) == 0 {
+		b.log.Warn("no actions configured: hubbot runs nothing")
+	}
 	if err := b.syncWebhook(ctx); err != nil {
 		b.shutdown(context.Background())
 		srv.Close()

@@ -196,7 +196,12 @@ func (q *commandQueue) LastRuns(ctx context.Context, repo chatops.Repo, ref, sha
 }
 
 func (q *commandQueue) Cancel(ctx context.Context, repo chatops.Repo, ref string, actions []string) (int, error) {
-	return q.b.queue.Cancel(ctx, hubRepo(repo).String(), ref, actions)
+	n, err := q.b.queue.Cancel(ctx, hubRepo(repo).String(), ref, actions)
+	if err != nil || n == 0 {
+		return n, err
+	}
+	q.b.showCancelled(ctx, hubRepo(repo), ref, actions)
+	return n, nil
 }
 
 // replier posts a command's answer (or logs it in dry-run).

@@ -42,6 +42,8 @@ type harness struct {
 	done   chan error
 	logs   *syncBuffer
 	hookID string
+	// prepare, when set, adjusts the bot before it serves (test-only actions).
+	prepare func(*Bot)
 }
 
 type syncBuffer struct {
@@ -111,6 +113,9 @@ func (h *harness) start(cfgTOML, dataDir string) {
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
+	if h.prepare != nil {
+		h.prepare(b)
+	}
 	h.bot, h.cancel, h.done = b, cancel, make(chan error, 1)
 	h.base = "http://" + ln.Addr().String()
 	h.url = h.base + cfg.Server.WebhookPath

@@ -133,7 +133,7 @@ func (b *Bot) concreteRepos() []hubclient.Repo {
 // recoverTick is one recovery scan. The queue runs it at start and every
 // workers.recovery_interval, on one replica only (River's leader).
 func (b *Bot) recoverTick(ctx context.Context) error {
-	if !b.hub.HasToken() && len(b.concreteRepos()) == 0 {
+	if !b.hub.HasToken() && len(b.concreteRepos()) == 0 && len(b.watchedNamespaces()) == 0 {
 		return nil
 	}
 	n, err := b.Recover(ctx)
@@ -151,30 +151,54 @@ func (b *Bot) recoverTick(ctx context.Context) error {
 // request, when no job has seen that revision. It returns how many jobs it
 // queued. Dedupe keys make it safe to run at any time.
 func (b *Bot) Recover(ctx context.Context) (int, error) {
-	total := 0
-	for _, r := range b.concreteRepos() {
-		n, err := b.recoverRepo(ctx, r)
+	repos, calls, err := b.recoveryScope(ctx)
+	if err != nil {
+		return 0, err
+	}
+	// Start where the last scan ran out of budget, so every repo gets its turn.
+	b.scanMu.Lock()
+	start := b.scanNext % max(len(repos), 1)
+	b.scanMu.Unlock()
+	total, scanned := 0, 0
+	for i := range repos {
+		if calls >= scanBudget {
+			break
+		}
+		r := repos[(start+i)%len(repos)]
+		n, used, err := b.recoverRepo(ctx, r)
+		calls += used
+		scanned++
 		if err != nil {
 			return total, fmt.Errorf("recover %s: %w", r, err)
 		}
 		total += n
 	}
+	b.scanMu.Lock()
+	b.scanNext = start + scanned
+	b.scanMu.Unlock()
+	if scanned < len(repos) {
+		b.log.Info("recovery: Hub call budget used up; the next scan goes on", "scanned", scanned, "repos", len(repos), "budget", scanBudget)
+	}
 	return total, nil
 }
 
-func (b *Bot) recoverRepo(ctx context.Context, r hubclient.Repo) (int, error) {
+// recoverRepo queues what was missed on r; it also returns how many Hub
+// calls it made.
+func (b *Bot) recoverRepo(ctx context.Context, r hubclient.Repo) (int, int, error) {
+	calls := 1
 	list, err := b.hub.ListRefs(ctx, r, true)
 	if hubclient.IsNotFound(err) {
-		return 0, nil
+		return 0, calls, nil
 	}
 	if err != nil {
-		return 0, err
+		return 0, calls, err
 	}
 	open := map[string]bool{}
 	if len(list.PullRequests) > 0 {
 		prs, err := b.hub.ListDiscussions(ctx, r, hubclient.ListDiscussionsOptions{Type: "pull_request", Status: "open"})
+		calls++
 		if err != nil {
-			return 0, err
+			return 0, calls, err
 		}
 		for _, d := range prs {
 			open[d.GitRef()] = true
@@ -207,7 +231,7 @@ func (b *Bot) recoverRepo(ctx context.Context, r hubclient.Repo) (int, error) {
 				Repo: r, Ref: h.ref, SHA: h.sha}
 			if done, err := b.queue.Processed(ctx, s); err != nil || done {
 				if err != nil {
-					return 0, err
+					return 0, calls, err
 				}
 				continue
 			}
@@ -223,9 +247,9 @@ func (b *Bot) recoverRepo(ctx context.Context, r hubclient.Repo) (int, error) {
 		}
 	}
 	if len(specs) == 0 {
-		return 0, nil
+		return 0, calls, nil
 	}
 	slices.SortFunc(specs, func(x, y jobs.Spec) int { return strings.Compare(x.Ref+x.Action, y.Ref+y.Action) })
 	ids, err := b.queue.Enqueue(ctx, "recovery", specs)
-	return len(ids), err
+	return len(ids), calls, err
 }

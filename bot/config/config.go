@@ -82,6 +82,10 @@ type Store struct {
 	// RescueAfter bounds how long a job of a replica that died waits before
 	// another replica runs it (Postgres).
 	RescueAfter Duration `toml:"rescue_after"`
+	// ScratchDir holds checkouts and conversions, which need a fast local
+	// disk even when the data dir is not one; empty means a directory of
+	// the system's temp dir, one per data dir.
+	ScratchDir string `toml:"scratch_dir"`
 }
 
 // Workers configures job execution.
@@ -227,6 +231,10 @@ func Parse(name string, data []byte) (*Config, error) {
 
 func (c *Config) decode(name string, data []byte) error {
 	lines, err := keyLines(data)
+	var syntax *syntaxError
+	if errors.As(err, &syntax) {
+		return fmt.Errorf("%s:%w", name, err) // file:line: message
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}

@@ -82,7 +82,7 @@ func TestErrorsNameTheLine(t *testing.T) {
 		{"bad duration", "[workers]\njob_timeout = \"soon\"\n", []string{"c.toml:2", "want a duration"}},
 		{"bad size", "[server]\nmax_body = \"lots\"\n", []string{"c.toml:2", "is not a size"}},
 		{"wrong type", "[workers]\nconcurrency = \"two\"\n", []string{"c.toml:2"}},
-		{"syntax", "[server\nlisten = 1\n", []string{"c.toml", "line 1"}},
+		{"syntax", "[server\nlisten = 1\n", []string{"c.toml:1: "}},
 		{"unknown uses", "[[actions]]\nname = \"x\"\nuses = \"deploy\"\non = [\"push\"]\n", []string{`c.toml:3: actions[0].uses: unknown action "deploy"`}},
 		{"duplicate names", "[[actions]]\nname = \"x\"\nuses = \"run\"\non = [\"push\"]\n[[actions]]\nname = \"x\"\nuses = \"run\"\non = [\"push\"]\n",
 			[]string{`c.toml:6: actions[1].name: duplicate action name "x"`}},

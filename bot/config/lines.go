@@ -51,7 +51,7 @@ func keyLines(data []byte) (map[string]int, error) {
 		}
 		if perr != nil {
 			shape := p.Shape(p.Range(perr.Highlight))
-			return nil, fmt.Errorf("line %d, column %d: %s", shape.Start.Line, shape.Start.Column, perr.Message)
+			return nil, &syntaxError{Line: shape.Start.Line, Column: shape.Start.Column, Msg: perr.Message}
 		}
 		return nil, err
 	}
@@ -123,4 +123,15 @@ func join(prefix, name string) string {
 		return name
 	}
 	return prefix + "." + name
+}
+
+// syntaxError is a TOML syntax error at a position of the file; decode
+// prefixes it with the file name as every config error reads.
+type syntaxError struct {
+	Line, Column int
+	Msg          string
+}
+
+func (e *syntaxError) Error() string {
+	return fmt.Sprintf("%d: %s (column %d)", e.Line, e.Msg, e.Column)
 }

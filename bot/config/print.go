@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"io"
+	"net/url"
 
 	"github.com/pelletier/go-toml/v2"
 )
@@ -12,7 +13,9 @@ import (
 func (c *Config) Print(w io.Writer) error {
 	enc := toml.NewEncoder(w)
 	enc.SetIndentTables(true)
-	if err := enc.Encode(c); err != nil {
+	shown := *c
+	shown.Store.URL = MaskURL(c.Store.URL)
+	if err := enc.Encode(&shown); err != nil {
 		return fmt.Errorf("print config: %w", err)
 	}
 	set := func(ok bool) string {
@@ -35,4 +38,17 @@ func plural(n int) string {
 		return "set"
 	}
 	return fmt.Sprintf("set (%d secrets, rotation)", n)
+}
+
+// MaskURL hides the password of a database URL, for printing; text that is
+// not a URL is hidden whole, since it may hold one.
+func MaskURL(s string) string {
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(not shown: not a valid URL)"
+	}
+	return u.Redacted()
 }
