@@ -30,6 +30,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/hubbot/hubbot/actions/modelcard"
+	"github.com/hubbot/hubbot/actions/run/sandbox"
 	"github.com/hubbot/hubbot/actions/safetensors"
 	"github.com/hubbot/hubbot/bot"
 	"github.com/hubbot/hubbot/bot/config"
@@ -40,6 +41,8 @@ import (
 var version = ""
 
 func main() {
+	// The bot re-executed as a sandbox launcher never returns from Launch.
+	sandbox.Launch()
 	gin.SetMode(gin.ReleaseMode) // the process's choice: no debug route dump
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
@@ -160,6 +163,10 @@ func checkConfig(args []string, stdout, stderr io.Writer, getenv func(string) st
 		return 1
 	}
 	if err := cfg.Print(stdout); err != nil {
+		fmt.Fprintf(stderr, "hubbot: %v\n", err)
+		return 1
+	}
+	if err := sandboxReport(cfg, stdout); err != nil {
 		fmt.Fprintf(stderr, "hubbot: %v\n", err)
 		return 1
 	}

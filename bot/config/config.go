@@ -39,6 +39,7 @@ type Config struct {
 	Commands  Commands   `toml:"commands"`
 	Reply     Reply      `toml:"reply"`
 	Schedules []Schedule `toml:"schedules"`
+	Sandbox   Sandbox    `toml:"sandbox"`
 
 	// Secrets come from the environment only.
 	Secrets Secrets `toml:"-"`
@@ -159,6 +160,7 @@ func Default() *Config {
 		Commands: Commands{Enabled: true, Prefix: "/hubbot", Allow: []string{"repo-owner"}, MaxPerComment: 3},
 		Reply: Reply{Trigger: "mention", BaseURL: "https://router.huggingface.co/v1", MaxTokens: 512,
 			MaxRepliesPerDiscussion: 3, MaxRepliesPerHour: 20, Timeout: Duration(60 * time.Second)},
+		Sandbox: defaultSandbox(),
 	}
 }
 
@@ -431,6 +433,7 @@ func (c *Config) Validate() error {
 		}
 	}
 
+	c.validateSandbox(add)
 	if c.Commands.Enabled && !prefixRE.MatchString(c.Commands.Prefix) {
 		add("commands.prefix", "want a slash and a word, like /hubbot, got %q", c.Commands.Prefix)
 	}
