@@ -166,11 +166,12 @@ func killAll(cmd int, allGone <-chan struct{}) {
 	self := os.Getpid()
 	_ = syscall.Kill(-cmd, syscall.SIGKILL)
 	// Most commands leave nothing: then the reaper finds no child at once,
-	// and there is no need to read /proc.
+	// and there is no need to read /proc. The wait is long enough for a
+	// busy machine to schedule the reaper.
 	select {
 	case <-allGone:
 		return
-	case <-time.After(time.Millisecond):
+	case <-time.After(20 * time.Millisecond):
 	}
 	for {
 		_ = syscall.Kill(-cmd, syscall.SIGKILL)
