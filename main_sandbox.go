@@ -105,7 +105,9 @@ func hasRunAction(cfg *config.Config) bool {
 // sandboxReport writes, for check-config, the sandbox's state and which run
 // actions are privileged, as TOML comments after the configuration.
 func sandboxReport(cfg *config.Config, w io.Writer) error {
-	sb, err := sandbox.New(sandboxConfig(cfg))
+	sc := sandboxConfig(cfg)
+	sc.StateDir = "" // check-config creates nothing
+	sb, err := sandbox.New(sc)
 	if err != nil {
 		return err
 	}
