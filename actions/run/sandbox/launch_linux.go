@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -333,21 +334,15 @@ func lastCap() (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("read the last capability: %w", err)
 	}
-	n, err := strconv.Atoi(string(trimSpace(b)))
+	n, err := strconv.Atoi(string(bytes.TrimSpace(b)))
 	if err != nil {
 		return 0, fmt.Errorf("read the last capability: %w", err)
 	}
 	return n, nil
 }
 
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == ' ') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
-// recordDir returns the record file for a new supervisor.
+// recordPath names the record file of a new supervisor in dir; "" when
+// records are off.
 func recordPath(dir string) string {
 	if dir == "" {
 		return ""
