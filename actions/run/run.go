@@ -326,7 +326,9 @@ func parseLimit(v any) (int, error) {
 // command could not be started for a reason that is not the command's (no
 // process could be made).
 // With outputs, the files the command created or changed that match them
-// become the result's Proposal.
+// become the result's Proposal. Where the sandbox cannot confine the
+// command (no Landlock) or fails to set up, the command does not run and
+// the result is a Failure that says so in one line.
 func (a *Action) Run(ctx context.Context, ws *actions.Workspace, log io.Writer) (actions.Result, error) {
 	if ws == nil || ws.Dir == "" {
 		return actions.Result{}, errors.New("run: no workspace")
