@@ -86,5 +86,8 @@ func checkConfigCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := cfg.Print(stdout); err != nil {
 		return fail(stderr, "print the configuration: %v", err)
 	}
+	if err := sandboxReport(cfg, stdout); err != nil {
+		return fail(stderr, "%v", err)
+	}
 	return 0
 }

@@ -16,6 +16,8 @@ import (
 	"syscall"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/hubbot/hubbot/actions/run/sandbox"
 )
 
 // version is set at build time with -ldflags "-X main.version=..."; without
@@ -29,6 +31,8 @@ var version = ""
 var defaultConfig []byte
 
 func main() {
+	// The bot re-executed as a sandbox launcher never returns from Launch.
+	sandbox.Launch()
 	gin.SetMode(gin.ReleaseMode) // the process's choice: no debug route dump
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hubbot/hubbot/actions"
 	"github.com/hubbot/hubbot/actions/run"
+	"github.com/hubbot/hubbot/actions/run/sandbox"
 	"github.com/hubbot/hubbot/git"
 	"github.com/hubbot/hubbot/hubclient"
 	"github.com/hubbot/hubbot/hubclient/hubtest"
@@ -47,11 +48,18 @@ func TestRunOnACheckout(t *testing.T) {
 		Dir: co.Dir, Repo: actions.Repo{ID: repo.ID, Type: "model"}, Ref: co.Ref, SHA: co.SHA, Content: co.Content(client),
 	}
 
+	env := run.Env{Token: client.Token(), Endpoint: client.Endpoint(), Path: os.Getenv("PATH"), TempDir: t.TempDir()}
+	if sandbox.Probe().ABI > 0 {
+		// The way serve runs it: in the sandbox, which (as root) hands the
+		// checkout to the sandbox's user.
+		env.Sandbox = newSandbox(t, 1, t.TempDir())
+	}
 	a, err := run.New(actions.Options{
-		"command": []any{"sh", "-c", `cat README.md model.safetensors; echo; echo "$HUBBOT_REF $HUBBOT_SHA $HF_ENDPOINT token:$HF_TOKEN"`},
+		"command": []any{"sh", "-c", `cat README.md model.safetensors; echo; echo "$HUBBOT_REF $HUBBOT_SHA $HF_ENDPOINT token:$HF_TOKEN"; echo changed > README.md`},
 		"lfs":     []any{"*.safetensors"},
 		"token":   true,
-	}, run.Env{Token: client.Token(), Endpoint: client.Endpoint(), Path: os.Getenv("PATH"), TempDir: t.TempDir()})
+		"outputs": []any{"README.md"},
+	}, env)
 	require.NoError(t, err)
 	var log bytes.Buffer
 	res, err := a.Run(t.Context(), ws, &log)
@@ -60,4 +68,6 @@ func TestRunOnACheckout(t *testing.T) {
 	assert.Contains(t, res.Details, "# tiny, better\nthe real weights\n")
 	assert.Contains(t, res.Details, pr.Ref+" "+pr.SHA+" "+srv.URL+" token:[redacted]")
 	assert.NotContains(t, log.String(), alice.Token)
+	require.NotNil(t, res.Proposal)
+	assert.Equal(t, "README.md", res.Proposal.Files[0].PathInRepo)
 }

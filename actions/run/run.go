@@ -20,12 +20,13 @@
 //
 // The command is an argv list, never a shell string: nothing from the repo
 // or a comment is ever parsed as a command line. It runs in the work tree
-// with stdin on /dev/null, in its own process group, and an environment
-// built from scratch (see Action.Run). Exit status 0 is success. The job's
-// timeout arrives as the context's deadline; when it passes, the whole
-// process group is stopped, and whatever the command leaves running in its
-// group when it exits is killed too (only a process that starts a session of
-// its own escapes).
+// with stdin on /dev/null and an environment built from scratch (see
+// Action.Run), inside the bot's sandbox (package sandbox: Landlock, resource
+// caps, no capabilities, a supervisor that kills every process the command
+// started when it ends). Exit status 0 is success. The job's timeout
+// arrives as the context's deadline; when it passes, or the job is
+// cancelled or superseded, the command gets SIGTERM, then SIGKILL after
+// kill_grace, and nothing it started survives.
 //
 // Options (`[actions.with]`):
 //
@@ -76,6 +77,7 @@ import (
 	"time"
 
 	"github.com/hubbot/hubbot/actions"
+	"github.com/hubbot/hubbot/actions/run/sandbox"
 	"github.com/hubbot/hubbot/git"
 )
 
@@ -114,6 +116,11 @@ type Env struct {
 	// LookupEnv reads the bot's environment for pass_env. Nil means
 	// os.LookupEnv.
 	LookupEnv func(name string) (string, bool)
+	// Sandbox confines every command. Nil runs commands directly in their
+	// own process group, with none of its protections: only for tests of
+	// other packages and tools that run trusted commands; the server
+	// always passes one.
+	Sandbox *sandbox.Sandbox
 }
 
 // Action runs one configured command.
@@ -240,6 +247,29 @@ func New(opts actions.Options, env Env) (*Action, error) {
 	}, nil
 }
 
+// Privileged lists what makes the action privileged, one phrase each: the
+// Hub token, secrets passed through from the bot's environment, outputs
+// that open a pull request. Code from a pull request author outside the
+// action's allow rules must never run in a privileged action, approved or
+// not, and chat-ops treats running one as a write. Empty when the action
+// is not privileged.
+func (a *Action) Privileged() []string {
+	var why []string
+	if a.token {
+		why = append(why, "token = true gives the command the Hub token")
+	}
+	if len(a.passEnv) > 0 {
+		why = append(why, fmt.Sprintf("pass_env gives the command %s from the bot's environment", strings.Join(a.passEnv, ", ")))
+	}
+	if len(a.outputs) > 0 {
+		why = append(why, "outputs open a pull request with files the command wrote")
+	}
+	return why
+}
+
+// IsPrivileged reports whether Privileged lists anything.
+func (a *Action) IsPrivileged() bool { return len(a.Privileged()) > 0 }
+
 func checkEnvName(name string) error {
 	if !envName.MatchString(name) {
 		return fmt.Errorf("%q is not a variable name (letters, digits, _)", name)
@@ -296,7 +326,9 @@ func parseLimit(v any) (int, error) {
 // command could not be started for a reason that is not the command's (no
 // process could be made).
 // With outputs, the files the command created or changed that match them
-// become the result's Proposal.
+// become the result's Proposal. Where the sandbox cannot confine the
+// command (no Landlock) or fails to set up, the command does not run and
+// the result is a Failure that says so in one line.
 func (a *Action) Run(ctx context.Context, ws *actions.Workspace, log io.Writer) (actions.Result, error) {
 	if ws == nil || ws.Dir == "" {
 		return actions.Result{}, errors.New("run: no workspace")
@@ -315,6 +347,7 @@ func (a *Action) Run(ctx context.Context, ws *actions.Workspace, log io.Writer) 
 	}
 
 	env, secrets := a.environ(ws, home, tmp, log)
+	secrets = secretForms(secrets)
 	// Secrets go neither into what is published nor into the log, even
 	// when the config put one in the command line.
 	shown := redactAll(displayArgv(a.argv), secrets)
@@ -339,11 +372,27 @@ func (a *Action) Run(ctx context.Context, ws *actions.Workspace, log io.Writer) 
 			Summary:    fmt.Sprintf("Command %s could not start: %s is not in the command's PATH.", codeSpan(shown), codeSpan(a.argv[0])),
 		}, nil
 	}
-	cmd := &exec.Cmd{Path: program, Args: a.argv, Dir: ws.Dir, Env: envList(env)}
+	if sb := a.host.Sandbox; sb != nil {
+		if err := sb.Ready(); err != nil {
+			fmt.Fprintf(log, "run: not run: %v\n", err)
+			return actions.Result{
+				Conclusion: actions.Failure,
+				Summary:    fmt.Sprintf("Command %s was not run: %v.", codeSpan(shown), strings.TrimSuffix(err.Error(), ".")),
+			}, nil
+		}
+	}
 	out := newCapture(a.outputLimit, secrets...)
-	res, err := execute(ctx, cmd, out, a.killGrace)
+	res, err := a.execute(ctx, program, ws.Dir, env, home, out)
 	out.flush()
 	output := out.text()
+	var setupErr *sandboxError
+	if errors.As(err, &setupErr) {
+		fmt.Fprintf(log, "run: not run: %v\n", redactAll(err.Error(), secrets))
+		return actions.Result{
+			Conclusion: actions.Failure,
+			Summary:    fmt.Sprintf("Command %s was not run: the sandbox could not be set up.", codeSpan(shown)),
+		}, nil
+	}
 	if err != nil && !res.started {
 		fmt.Fprintf(log, "run: cannot start: %v\n", err)
 		if isCommandProblem(err) {
@@ -401,6 +450,33 @@ func (a *Action) Run(ctx context.Context, ws *actions.Workspace, log io.Writer) 
 		fmt.Fprintf(log, "run: output file %s\n", f.PathInRepo)
 	}
 	return result, nil
+}
+
+// sandboxError is a sandbox that could not be set up: the command did not
+// run, and runs nowhere less confined.
+type sandboxError struct{ err error }
+
+func (e *sandboxError) Error() string { return e.err.Error() }
+func (e *sandboxError) Unwrap() error { return e.err }
+
+// execute runs the program in the sandbox, or directly without one.
+func (a *Action) execute(ctx context.Context, program, dir string, env map[string]string, home string, out io.Writer) (execution, error) {
+	sb := a.host.Sandbox
+	if sb == nil {
+		cmd := &exec.Cmd{Path: program, Args: a.argv, Dir: dir, Env: envList(env)}
+		return execute(ctx, cmd, out, a.killGrace)
+	}
+	r, err := sb.Run(ctx, sandbox.Spec{
+		Program: program, Args: a.argv, Dir: dir, Env: envList(env),
+		ReadWrite: []string{home}, Grace: a.killGrace,
+	}, out)
+	if err != nil {
+		return execution{}, &sandboxError{err}
+	}
+	if r.ExecErr != nil {
+		return execution{}, &fs.PathError{Op: "exec", Path: program, Err: r.ExecErr}
+	}
+	return execution{started: true, exitCode: r.ExitCode, signal: r.Signal, stopped: r.Stopped}, nil
 }
 
 // materialize replaces the LFS pointers the lfs patterns name by their

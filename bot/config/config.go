@@ -41,6 +41,7 @@ type Config struct {
 	Reply     Reply      `toml:"reply"`
 	Schedules []Schedule `toml:"schedules"`
 	Dashboard Dashboard  `toml:"dashboard"`
+	Sandbox   Sandbox    `toml:"sandbox"`
 
 	// Secrets come from the environment only.
 	Secrets Secrets `toml:"-"`
@@ -179,6 +180,7 @@ func Default() *Config {
 		Reply: Reply{Trigger: "mention", BaseURL: "https://router.huggingface.co/v1", MaxTokens: 512,
 			MaxRepliesPerDiscussion: 3, MaxRepliesPerHour: 20, Timeout: Duration(60 * time.Second)},
 		Dashboard: Dashboard{Public: true, OAuthScopes: "openid profile read-repos"},
+		Sandbox: defaultSandbox(),
 	}
 }
 
@@ -473,6 +475,7 @@ func (c *Config) Validate() error {
 		}
 	}
 
+	c.validateSandbox(add)
 	if c.Commands.Enabled && !prefixRE.MatchString(c.Commands.Prefix) {
 		add("commands.prefix", "want a slash and a word, like /hubbot, got %q", c.Commands.Prefix)
 	}
