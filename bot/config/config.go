@@ -180,7 +180,7 @@ func Default() *Config {
 		Reply: Reply{Trigger: "mention", BaseURL: "https://router.huggingface.co/v1", MaxTokens: 512,
 			MaxRepliesPerDiscussion: 3, MaxRepliesPerHour: 20, Timeout: Duration(60 * time.Second)},
 		Dashboard: Dashboard{Public: true, OAuthScopes: "openid profile read-repos"},
-		Sandbox: defaultSandbox(),
+		Sandbox:   defaultSandbox(),
 	}
 }
 
