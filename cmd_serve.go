@@ -31,7 +31,11 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return code
 	}
 	log := newLogger(cfg, stderr)
-	b, err := bot.New(ctx, bot.Options{Config: cfg, Version: versionString(), Logger: log, Out: stdout})
+	sb, err := startSandbox(cfg, log)
+	if err != nil {
+		return fail(stderr, "sandbox: %v", err)
+	}
+	b, err := bot.New(ctx, bot.Options{Config: cfg, Version: versionString(), Logger: log, Out: stdout, Sandbox: sb})
 	if err != nil {
 		return fail(stderr, "%v", err)
 	}

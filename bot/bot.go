@@ -21,6 +21,7 @@ import (
 	"github.com/hubbot/hubbot/actions"
 	"github.com/hubbot/hubbot/actions/builtin"
 	"github.com/hubbot/hubbot/actions/run"
+	"github.com/hubbot/hubbot/actions/run/sandbox"
 	"github.com/hubbot/hubbot/actions/safetensors"
 	"github.com/hubbot/hubbot/bot/chatops"
 	"github.com/hubbot/hubbot/bot/config"
@@ -41,10 +42,14 @@ type Options struct {
 	Out io.Writer
 	// HTTPClient is used for the Hub and the LLM; nil for the default.
 	HTTPClient *http.Client
+	// Sandbox confines every `run` command (serve passes the one it
+	// probed at start); nil runs commands directly, as in-process tests do.
+	Sandbox *sandbox.Sandbox
 }
 
 // Bot is a running hubbot.
 type Bot struct {
+	sandbox    *sandbox.Sandbox
 	cfg        *config.Config
 	version    string
 	log        *slog.Logger
@@ -85,7 +90,7 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 	if out == nil {
 		out = os.Stdout
 	}
-	b := &Bot{cfg: cfg, version: opts.Version, log: log, dryRun: cfg.DryRun(), started: time.Now(), out: out}
+	b := &Bot{sandbox: opts.Sandbox, cfg: cfg, version: opts.Version, log: log, dryRun: cfg.DryRun(), started: time.Now(), out: out}
 
 	secrets := cfg.Secrets.WebhookSecrets
 	if len(secrets) == 0 {
@@ -278,7 +283,7 @@ func (b *Bot) buildActions() (map[string]actions.Action, error) {
 	out := map[string]actions.Action{}
 	var errs []error
 	env := builtin.Env{
-		Run: run.Env{Token: b.cfg.Secrets.HFToken, Endpoint: b.cfg.Hub.Endpoint, TempDir: filepath.Join(scratchDir(b.cfg.Store), "tmp")},
+		Run: run.Env{Token: b.cfg.Secrets.HFToken, Endpoint: b.cfg.Hub.Endpoint, TempDir: filepath.Join(scratchDir(b.cfg.Store), "tmp"), Sandbox: b.sandbox},
 		Prior: func(action string) safetensors.PriorProposals {
 			return newPriorProposals(b.hub, b.me, action)
 		},
