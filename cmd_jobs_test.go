@@ -48,7 +48,7 @@ on = ["push"]
 [actions.with]
 command = ["sh", "-c", "echo first step; while [ ! -e %s ]; do sleep 0.05; done; echo second step"]
 `, hub.URL, filepath.Join(dir, "data"), release)), 0o600))
-	env := map[string]string{"HF_TOKEN": botUser.Token, "WEBHOOK_SECRET": "cli-secret", "HUBBOT_ADMIN_TOKEN": "cli-admin-token", "HOME": dir}
+	env := map[string]string{"HF_TOKEN": botUser.Token, "WEBHOOK_SECRET": "cli-secret-0123456789", "HUBBOT_ADMIN_TOKEN": "cli-admin-token", "HOME": dir}
 	getenv := func(k string) string { return env[k] }
 	cfg, err := config.Load(cfgPath, getenv)
 	require.NoError(t, err)
@@ -65,7 +65,7 @@ command = ["sh", "-c", "echo first step; while [ ! -e %s ]; do sleep 0.05; done;
 		<-done
 	})
 	base := "http://" + ln.Addr().String()
-	_, err = hub.AddWebhook(hubtest.Webhook{URL: base + "/webhooks/hub", Secret: "cli-secret", Domains: []string{"repo"}})
+	_, err = hub.AddWebhook(hubtest.Webhook{URL: base + "/webhooks/hub", Secret: "cli-secret-0123456789", Domains: []string{"repo"}})
 	require.NoError(t, err)
 	_, err = hub.Push(alice, "alice/tiny", "main", hubtest.Change{Files: map[string][]byte{"a.txt": []byte("a")}})
 	require.NoError(t, err)

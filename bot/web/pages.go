@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -357,7 +356,7 @@ func refLabel(ref string) string {
 }
 
 func (s *Server) storeError(c *gin.Context, err error) {
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, jobs.ErrNotFound) {
 		s.notFound(c)
 		return
 	}
