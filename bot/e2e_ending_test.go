@@ -163,7 +163,7 @@ func assertFinalSticky(t *testing.T, h *harness, num int, icon, reason string) {
 	head, _, _ := strings.Cut(body, "<details>")
 	assert.Contains(t, head, icon, body)
 	assert.Regexp(t, reason, body)
-	assert.Regexp(t, `\[full log\]\(https://bot\.example/api/jobs/\d+\)`, head)
+	assert.Regexp(t, `\[full log\]\(https://bot\.example/jobs/\d+\)`, head)
 	for _, notFinal := range []string{"⏳", "🔄"} {
 		assert.NotContains(t, head, notFinal, body)
 	}
