@@ -287,7 +287,12 @@ func TestPullRequestStickyComment(t *testing.T) {
 	// A second push to the pull request edits the same comment.
 	sha2, err := h.hub.Push(h.bob, "alice/tiny", pr.Ref, hubtest.Change{Files: map[string][]byte{"notes.txt": []byte("y\n")}})
 	require.NoError(t, err)
-	h.waitJobs(2)
+	// Wait for the report of the new head: a recovery scan may add a job of
+	// its own for main, so the job count alone does not say the push ran.
+	require.Eventually(t, func() bool {
+		c := h.botComments(pr.Num)
+		return len(c) == 1 && strings.Contains(c[0].Content, sha2[:7]) && strings.Contains(c[0].Content, "✅")
+	}, 30*time.Second, 20*time.Millisecond, "the sticky comment shows the second push")
 	h.idle()
 	comments = h.botComments(pr.Num)
 	require.Len(t, comments, 1, "still one sticky comment")
