@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -272,4 +273,55 @@ func TestRecoveryAfterTheDataDirIsLost(t *testing.T) {
 	assert.Equal(t, before.Events, after.Events)
 	assert.Len(t, h.answers(num, help), 1, "the command answered before the loss is not answered again")
 	assert.Equal(t, 1, h.hubWrites("alice/second"), "one report discussion opened for the new push")
+}
+
+// TestRecoveryReadsCommentsWithinItsBudget misses commands in three
+// discussions with a budget that lets a scan read one discussion: each
+// scan reads the discussion read longest ago, so three scans answer all
+// three commands, each once.
+func TestRecoveryReadsCommentsWithinItsBudget(t *testing.T) {
+	h := newHarness(t, chatopsConfig)
+	dataDir := h.bot.cfg.Store.DataDir
+	var nums []int
+	for i := range 3 {
+		num, err := h.hub.OpenDiscussion(h.bob, "alice/tiny", fmt.Sprintf("Question %d", i+1), "Hello")
+		require.NoError(t, err)
+		nums = append(nums, num)
+	}
+	h.idle() // alice/tiny is in recovery's scope: it had deliveries
+	h.stop()
+	var ids []string
+	for _, num := range nums {
+		id, err := h.hub.Comment(h.bob, "alice/tiny", num, "/hubbot help")
+		require.NoError(t, err)
+		ids = append(ids, id)
+	}
+	h.idle()
+
+	// Listing the refs and the discussions, then one discussion.
+	h.prepare = func(b *Bot) { b.budget = 3 }
+	h.start(chatopsConfig, dataDir)
+	scanned := func() int {
+		cursors, err := h.bot.queue.Cursors(t.Context(), "alice/tiny")
+		require.NoError(t, err)
+		return len(cursors)
+	}
+	require.Eventually(t, func() bool { return scanned() == 1 }, 60*time.Second, 20*time.Millisecond, "the start-up scan read nothing")
+	for want := 2; want <= 3; want++ {
+		_, err := h.bot.Recover(t.Context())
+		require.NoError(t, err)
+		assert.Equal(t, want, scanned(), "one more discussion a scan")
+	}
+	for i, num := range nums {
+		require.Eventually(t, func() bool { return len(h.answers(num, ids[i])) > 0 }, 60*time.Second, 20*time.Millisecond,
+			"the command in #%d was never answered", num)
+	}
+	_, err := h.bot.Recover(t.Context())
+	require.NoError(t, err)
+	h.waitJobs(3)
+	h.idle()
+	for i, num := range nums {
+		assert.Len(t, h.commandJobs(ids[i]), 1)
+		assert.Len(t, h.answers(num, ids[i]), 1, "answered once")
+	}
 }

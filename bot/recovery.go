@@ -160,13 +160,13 @@ func (b *Bot) Recover(ctx context.Context) (int, error) {
 	b.scanMu.Lock()
 	start := b.scanNext % max(len(repos), 1)
 	b.scanMu.Unlock()
-	total, scanned := 0, 0
+	total, scanned, budget := 0, 0, b.scanBudget()
 	for i := range repos {
-		if calls >= scanBudget {
+		if calls >= budget {
 			break
 		}
 		r := repos[(start+i)%len(repos)]
-		n, used, err := b.recoverRepo(ctx, r, scanBudget-calls)
+		n, used, err := b.recoverRepo(ctx, r, budget-calls)
 		calls += used
 		scanned++
 		if err != nil {
@@ -178,7 +178,7 @@ func (b *Bot) Recover(ctx context.Context) (int, error) {
 	b.scanNext = start + scanned
 	b.scanMu.Unlock()
 	if scanned < len(repos) {
-		b.log.Info("recovery: Hub call budget used up; the next scan goes on", "scanned", scanned, "repos", len(repos), "budget", scanBudget)
+		b.log.Info("recovery: Hub call budget used up; the next scan goes on", "scanned", scanned, "repos", len(repos), "budget", budget)
 	}
 	return total, nil
 }

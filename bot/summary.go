@@ -75,5 +75,5 @@ func (b *Bot) recoveryCoverage() string {
 		}
 		parts = append(parts, "every repo of "+strings.Join(names, ", "))
 	}
-	return fmt.Sprintf("every %s: %s; at most %d Hub calls a scan", b.cfg.Workers.RecoveryInterval.D(), strings.Join(parts, ", "), scanBudget)
+	return fmt.Sprintf("every %s: %s; at most %d Hub calls a scan", b.cfg.Workers.RecoveryInterval.D(), strings.Join(parts, ", "), b.scanBudget())
 }
