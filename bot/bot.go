@@ -70,6 +70,7 @@ type Bot struct {
 
 	scanMu   sync.Mutex
 	scanNext int // where the next recovery scan starts in its list of repos
+	budget   int // Hub calls a recovery scan may make; 0 means defaultScanBudget
 
 	draining atomic.Bool
 

@@ -99,7 +99,7 @@ func (b *Bot) commandJob(ctx context.Context, job *jobs.Job, log *jobs.Log) (job
 	if b.commands == nil {
 		return jobs.Outcome{State: jobs.StateSkipped, Summary: "commands are disabled"}, nil
 	}
-	env := chatops.Env{Directory: &directory{b: b}, Heads: &heads{b: b}, Queue: &commandQueue{b: b}, Replier: &replier{b: b, log: log}}
+	env := chatops.Env{Directory: &directory{b: b}, Heads: &heads{b: b}, Queue: &commandQueue{b: b}, Replier: &replier{b: b, log: log, answers: s.CommentID}}
 	if len(s.Data) == 0 {
 		if err := env.Replier.Reply(ctx, chatopsRepo(s), s.Discussion, s.Text); err != nil {
 			return jobs.Outcome{}, jobs.Temporary(err)
@@ -206,11 +206,15 @@ func (q *commandQueue) Cancel(ctx context.Context, repo chatops.Repo, ref string
 
 // replier posts a command's answer (or logs it in dry-run).
 type replier struct {
-	b   *Bot
-	log *jobs.Log
+	b       *Bot
+	log     *jobs.Log
+	answers string // the comment answered, named in a marker for recovery
 }
 
 func (r *replier) Reply(ctx context.Context, repo chatops.Repo, num int, markdown string) error {
+	if r.answers != "" {
+		markdown += "\n\n" + answerMarker(r.answers)
+	}
 	_, err := r.b.pub.postComment(ctx, hubRepo(repo), num, markdown, r.log)
 	return err
 }

@@ -221,7 +221,9 @@ func (p *publisher) branch(ctx context.Context, job *jobs.Job, out jobs.Outcome,
 		}
 		shown := *job
 		shown.State, shown.Conclusion, shown.Summary, shown.Details = out.State, out.Conclusion, out.Summary, out.Details
-		body := report.Render(report.BranchMarker(s.Action, s.Ref), p.reportOf(&shown))
+		rep := p.reportOf(&shown)
+		rep.Fingerprint = out.Fingerprint
+		body := report.Render(report.BranchMarker(s.Action, s.Ref), rep)
 		if loc == nil {
 			if !failing && !p.alwaysReport(s.Action) {
 				return nil // a clean result needs no discussion
@@ -297,7 +299,10 @@ func (p *publisher) findBranchDiscussion(ctx context.Context, s jobs.Spec) (*job
 		if d.Status == hubclient.StatusClosed {
 			status = hubclient.StatusClosed
 		}
-		return &jobs.ReportLocation{Discussion: d.Num, CommentID: desc.ID, Status: status}, nil
+		// The findings it shows, so that the same findings are not edited in
+		// again after the store was lost.
+		rev, _ := report.ParseRevision(desc.Content())
+		return &jobs.ReportLocation{Discussion: d.Num, CommentID: desc.ID, Status: status, Fingerprint: rev.Fingerprint}, nil
 	}
 	return nil, nil
 }

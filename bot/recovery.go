@@ -146,10 +146,11 @@ func (b *Bot) recoverTick(ctx context.Context) error {
 	return nil
 }
 
-// Recover queues what the bot missed on its concrete repos: for each
-// action, the head of every branch it triggers on and of every open pull
-// request, when no job has seen that revision. It returns how many jobs it
-// queued. Dedupe keys make it safe to run at any time.
+// Recover queues what the bot missed on the repos it covers (see
+// recoveryScope): for each action, the head of every branch it triggers on
+// and of every open pull request, when no job has seen that revision, and
+// the commands of comments posted since the last scan. It returns how many
+// jobs it queued. Dedupe keys make it safe to run at any time.
 func (b *Bot) Recover(ctx context.Context) (int, error) {
 	repos, calls, err := b.recoveryScope(ctx)
 	if err != nil {
@@ -159,13 +160,13 @@ func (b *Bot) Recover(ctx context.Context) (int, error) {
 	b.scanMu.Lock()
 	start := b.scanNext % max(len(repos), 1)
 	b.scanMu.Unlock()
-	total, scanned := 0, 0
+	total, scanned, budget := 0, 0, b.scanBudget()
 	for i := range repos {
-		if calls >= scanBudget {
+		if calls >= budget {
 			break
 		}
 		r := repos[(start+i)%len(repos)]
-		n, used, err := b.recoverRepo(ctx, r)
+		n, used, err := b.recoverRepo(ctx, r, budget-calls)
 		calls += used
 		scanned++
 		if err != nil {
@@ -177,30 +178,44 @@ func (b *Bot) Recover(ctx context.Context) (int, error) {
 	b.scanNext = start + scanned
 	b.scanMu.Unlock()
 	if scanned < len(repos) {
-		b.log.Info("recovery: Hub call budget used up; the next scan goes on", "scanned", scanned, "repos", len(repos), "budget", scanBudget)
+		b.log.Info("recovery: Hub call budget used up; the next scan goes on", "scanned", scanned, "repos", len(repos), "budget", budget)
 	}
 	return total, nil
 }
 
-// recoverRepo queues what was missed on r; it also returns how many Hub
-// calls it made.
-func (b *Bot) recoverRepo(ctx context.Context, r hubclient.Repo) (int, int, error) {
-	calls := 1
+// recoverRepo queues what was missed on r: heads no job has seen (unless
+// the Hub shows them done, see doneOnHub) and comment commands (see
+// recoverComments). It makes at most about budget Hub calls, and returns
+// how many jobs it queued and how many calls it made.
+func (b *Bot) recoverRepo(ctx context.Context, r hubclient.Repo, budget int) (int, int, error) {
+	sc := b.newRepoScan(r, budget)
 	list, err := b.hub.ListRefs(ctx, r, true)
+	sc.calls++
 	if hubclient.IsNotFound(err) {
-		return 0, calls, nil
+		return 0, sc.calls, nil
 	}
 	if err != nil {
-		return 0, calls, err
+		return 0, sc.calls, err
+	}
+	if b.commands != nil || len(list.PullRequests) > 0 {
+		// Every open discussion when comments are read for commands; else
+		// the open pull requests only.
+		opts := hubclient.ListDiscussionsOptions{Status: "open"}
+		if b.commands == nil {
+			opts.Type = "pull_request"
+		}
+		sc.open, err = b.hub.ListDiscussions(ctx, r, opts)
+		sc.calls++
+		if err != nil {
+			return 0, sc.calls, err
+		}
+		if sc.open == nil {
+			sc.open = []hubclient.Discussion{}
+		}
 	}
 	open := map[string]bool{}
-	if len(list.PullRequests) > 0 {
-		prs, err := b.hub.ListDiscussions(ctx, r, hubclient.ListDiscussionsOptions{Type: "pull_request", Status: "open"})
-		calls++
-		if err != nil {
-			return 0, calls, err
-		}
-		for _, d := range prs {
+	for _, d := range sc.open {
+		if d.IsPullRequest {
 			open[d.GitRef()] = true
 		}
 	}
@@ -228,10 +243,10 @@ func (b *Bot) recoverRepo(ctx context.Context, r hubclient.Repo) (int, int, erro
 				continue
 			}
 			s := jobs.Spec{Kind: jobs.KindRun, Action: a.Name, Trigger: h.trigger, Event: jobs.TriggerRecovery,
-				Repo: r, Ref: h.ref, SHA: h.sha}
+				Repo: r, Ref: h.ref, SHA: h.sha, Discussion: refs.PRNum(h.ref)}
 			if done, err := b.queue.Processed(ctx, s); err != nil || done {
 				if err != nil {
-					return 0, calls, err
+					return 0, sc.calls, err
 				}
 				continue
 			}
@@ -239,17 +254,38 @@ func (b *Bot) recoverRepo(ctx context.Context, r hubclient.Repo) (int, int, erro
 				continue
 			}
 			// Compare with the last revision seen, so path filters apply.
-			if last, err := b.queue.LastSHA(ctx, r.String(), h.ref, a.Name); err == nil && last != "" {
-				s.OldSHA = last
+			last, err := b.queue.LastSHA(ctx, r.String(), h.ref, a.Name)
+			if err != nil {
+				return 0, sc.calls, err
 			}
-			s.Discussion = refs.PRNum(h.ref)
+			if last != "" {
+				s.OldSHA = last
+			} else if b.hubRemembers() {
+				// The store knows nothing of this ref: maybe it was lost,
+				// and the Hub shows what was done.
+				if sc.calls >= sc.budget {
+					continue // the next scan asks
+				}
+				done, err := sc.doneOnHub(ctx, s)
+				if err != nil {
+					return 0, sc.calls, err
+				}
+				if done {
+					continue
+				}
+			}
 			specs = append(specs, s)
 		}
 	}
-	if len(specs) == 0 {
-		return 0, calls, nil
+	queued := 0
+	if len(specs) > 0 {
+		slices.SortFunc(specs, func(x, y jobs.Spec) int { return strings.Compare(x.Ref+x.Action, y.Ref+y.Action) })
+		ids, err := b.queue.Enqueue(ctx, "recovery", specs)
+		if err != nil {
+			return 0, sc.calls, err
+		}
+		queued = len(ids)
 	}
-	slices.SortFunc(specs, func(x, y jobs.Spec) int { return strings.Compare(x.Ref+x.Action, y.Ref+y.Action) })
-	ids, err := b.queue.Enqueue(ctx, "recovery", specs)
-	return len(ids), calls, err
+	n, err := b.recoverComments(ctx, sc)
+	return queued + n, sc.calls, err
 }

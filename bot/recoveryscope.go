@@ -14,9 +14,17 @@ import (
 	"github.com/hubbot/hubbot/hubclient"
 )
 
-// scanBudget is how many Hub calls one recovery scan may make; the repos it
-// does not reach are scanned first by the next one.
-const scanBudget = 300
+// defaultScanBudget is how many Hub calls one recovery scan may make; the
+// repos and discussions it does not reach are read first by the next one.
+const defaultScanBudget = 300
+
+// scanBudget is the Hub call budget of one recovery scan; tests lower it.
+func (b *Bot) scanBudget() int {
+	if b.budget > 0 {
+		return b.budget
+	}
+	return defaultScanBudget
+}
 
 // recoveryScope returns the repos recovery covers, the ones named first,
 // and the number of Hub calls listing them took.
@@ -42,7 +50,7 @@ func (b *Bot) recoveryScope(ctx context.Context) ([]hubclient.Repo, int, error) 
 	}
 	calls := 0
 	for _, ns := range b.watchedNamespaces() {
-		if calls >= scanBudget {
+		if calls >= b.scanBudget() {
 			break
 		}
 		list, err := b.hub.ListRepos(ctx, ns.t, ns.name)

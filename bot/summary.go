@@ -75,5 +75,13 @@ func (b *Bot) recoveryCoverage() string {
 		}
 		parts = append(parts, "every repo of "+strings.Join(names, ", "))
 	}
-	return fmt.Sprintf("every %s: %s; at most %d Hub calls a scan", b.cfg.Workers.RecoveryInterval.D(), strings.Join(parts, ", "), scanBudget)
+	looks := "missed pushes"
+	if b.commands != nil {
+		looks += " and comment commands"
+	}
+	if b.hubRemembers() {
+		looks += "; what the store lost is read from the markers of the bot's reports on the Hub"
+	}
+	return fmt.Sprintf("every %s: %s (%s); at most %d Hub calls a scan", b.cfg.Workers.RecoveryInterval.D(),
+		strings.Join(parts, ", "), looks, b.scanBudget())
 }

@@ -26,7 +26,7 @@ func TestStartUpSummary(t *testing.T) {
 		{name: "live with a glob", token: botUsr.Token,
 			toml: "[server]\npublic_url = \"https://bot.example\"\n[repos]\nallow = [\"acme/*\"]\n" + runConfig,
 			want: []string{`config:\s+test\.toml`, `mode:\s+live`, `account:\s+hubbot-ci`,
-				`webhook:\s+https://bot\.example/webhooks/hub \(not managed`, `every repo of acme/\*`, `tests \(run on push, pull_request, command\)`}},
+				`webhook:\s+https://bot\.example/webhooks/hub \(not managed`, `every repo of acme/\* \(missed pushes and comment commands; what the store lost is read from the markers`, `tests \(run on push, pull_request, command\)`}},
 		{name: "dry-run without actions",
 			want: []string{`dry-run: HF_TOKEN is not set`, `account:\s+none`, `webhook:\s+unknown`, `recovery:\s+off`, `actions:\s+none`}},
 	}

@@ -31,6 +31,7 @@ type Author struct {
 
 // Discussion is a discussion or pull request as the list endpoint gives it.
 type Discussion struct {
+	ID            string    `json:"_id"` // the Hub's object id, as webhook payloads give it
 	Num           int       `json:"num"`
 	Title         string    `json:"title"`
 	Status        string    `json:"status"` // open, closed, merged, draft

@@ -23,6 +23,7 @@ var copyTables = []struct{ name, columns string }{
 	{"hubbot_reports", "repo, target, action, discussion, comment_id, fingerprint, status"},
 	{"hubbot_replies", "key, repo, owner, claimed_at, posted_at"},
 	{"hubbot_bot_commits", "repo, sha, created_at"},
+	{"hubbot_cursors", "repo, discussion, seen_at, scanned_at"},
 }
 
 // Copy carries the embedded store in fromDir over to the empty Postgres

@@ -35,6 +35,8 @@ func TestCopyFromSQLiteToPostgres(t *testing.T) {
 	pr.Discussion = 2
 	require.NoError(t, src.SaveReportLocation(t.Context(), pr, ReportLocation{Discussion: 2, CommentID: "c9"}))
 	require.NoError(t, src.RecordBotCommit(t.Context(), "acme/tiny", "ccc"))
+	seen := time.UnixMilli(1_700_000_000_000).UTC()
+	require.NoError(t, src.SaveCursor(t.Context(), Cursor{Repo: "acme/tiny", Discussion: 2, SeenAt: seen, ScannedAt: seen}))
 	_, err = src.ClaimReply(t.Context(), ReplyClaim{Key: "reply-1", Repo: "acme/tiny", Owner: "o", At: time.Now()})
 	require.NoError(t, err)
 	require.NoError(t, src.ReplyPosted(t.Context(), "reply-1", time.Now()))
@@ -51,7 +53,7 @@ func TestCopyFromSQLiteToPostgres(t *testing.T) {
 	copied, err := Copy(t.Context(), dir, url)
 	require.NoError(t, err)
 	assert.Equal(t, Copied{"hubbot_deliveries": 1, "hubbot_jobs": 2, "hubbot_reports": 1, "hubbot_replies": 1,
-		"hubbot_bot_commits": 1, "requeued jobs": 1}, copied)
+		"hubbot_bot_commits": 1, "hubbot_cursors": 1, "requeued jobs": 1}, copied)
 	_, err = Copy(t.Context(), dir, url)
 	assert.ErrorContains(t, err, "already has deliveries or jobs", "a second copy would mix two histories")
 
@@ -70,6 +72,9 @@ func TestCopyFromSQLiteToPostgres(t *testing.T) {
 	own, err := dst.IsBotCommit(t.Context(), "acme/tiny", "ccc")
 	require.NoError(t, err)
 	assert.True(t, own)
+	cursors, err := dst.Cursors(t.Context(), "acme/tiny")
+	require.NoError(t, err)
+	assert.Equal(t, seen, cursors[2].SeenAt, "how far recovery read comments comes along")
 	got, err := dst.ClaimReply(t.Context(), ReplyClaim{Key: "reply-1", Repo: "acme/tiny", Owner: "p", At: time.Now()})
 	require.NoError(t, err)
 	assert.Equal(t, ReplyPosted, got)

@@ -119,4 +119,12 @@ var migrations = []string{
 	`ALTER TABLE hubbot_locks ADD COLUMN holder TEXT NOT NULL DEFAULT '';
 	CREATE INDEX hubbot_deliveries_received ON hubbot_deliveries (received_at);
 	CREATE INDEX hubbot_jobs_finished ON hubbot_jobs (finished_at)`,
+	// How far recovery has read each discussion's comments (see Cursors).
+	`CREATE TABLE hubbot_cursors (
+		repo TEXT NOT NULL,
+		discussion INTEGER NOT NULL,
+		seen_at BIGINT NOT NULL,
+		scanned_at BIGINT NOT NULL,
+		PRIMARY KEY (repo, discussion)
+	)`,
 }

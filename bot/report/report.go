@@ -49,6 +49,66 @@ type Report struct {
 	Details string // markdown, shown collapsed
 	LogURL  string // link to the full job log; empty when there is no public URL
 	Updated time.Time
+	// Fingerprint identifies the findings, for branch reports, which are
+	// edited only when it changes; it goes in the revision marker.
+	Fingerprint string
+}
+
+// Revision is what a report covers: an action on a revision, the state it
+// shows and the fingerprint of its findings. Render writes it as a hidden
+// marker on the report's second line; a bot whose store was lost reads it
+// back from the Hub (ParseRevision) to learn what it already reported.
+type Revision struct {
+	Action      string
+	SHA         string
+	State       State
+	Fingerprint string
+}
+
+const revisionPrefix, markerEnd = "<!-- hubbot:revision:", " -->"
+
+// fingerprintRE is what a fingerprint may be to go in a marker; others are
+// left out (the report is then edited once more after a loss of the store).
+var fingerprintRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
+
+// Marker renders the revision as a hidden marker.
+func (v Revision) Marker() string {
+	fp := v.Fingerprint
+	if !fingerprintRE.MatchString(fp) {
+		fp = ""
+	}
+	return revisionPrefix + v.Action + ":" + v.SHA + ":" + string(v.State) + ":" + fp + markerEnd
+}
+
+// ParseRevision reads the revision marker of a report the bot posted. Only
+// the marker's own place counts, the second line: the details below hold
+// text the bot does not control, such as command output.
+func ParseRevision(body string) (Revision, bool) {
+	lines := strings.SplitN(body, "\n", 3)
+	if len(lines) < 2 {
+		return Revision{}, false
+	}
+	line := strings.TrimSpace(lines[1])
+	if !strings.HasPrefix(line, revisionPrefix) || !strings.HasSuffix(line, markerEnd) {
+		return Revision{}, false
+	}
+	parts := strings.Split(strings.TrimSuffix(strings.TrimPrefix(line, revisionPrefix), markerEnd), ":")
+	if len(parts) != 4 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
+		return Revision{}, false
+	}
+	return Revision{Action: parts[0], SHA: parts[1], State: State(parts[2]), Fingerprint: parts[3]}, true
+}
+
+// Final reports whether a report in state s shows how the work ended, so
+// that the revision needs no other run: queued and running reports were
+// left by work that was lost, and a cancelled one by a shutdown (it runs
+// again at the restart) or by a command.
+func (s State) Final() bool {
+	switch s {
+	case Success, Failure, Neutral, Skipped, Errored:
+		return true
+	}
+	return false
 }
 
 // Marker is the hidden marker of the sticky report of an action in a pull request.
@@ -81,6 +141,9 @@ func Title(action, ref string) string {
 func Render(marker string, r Report) string {
 	var head strings.Builder
 	head.WriteString(marker + "\n")
+	if r.SHA != "" {
+		head.WriteString(Revision{Action: r.Action, SHA: r.SHA, State: r.State, Fingerprint: r.Fingerprint}.Marker() + "\n")
+	}
 	icon := icons[r.State]
 	summary := oneLine(r.Summary)
 	if summary == "" {

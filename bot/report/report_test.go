@@ -95,3 +95,34 @@ func TestTitles(t *testing.T) {
 	assert.Equal(t, "hubbot: tests on tags/v1", Title("tests", "refs/tags/v1"))
 	assert.Equal(t, "hubbot: tests on pr/2", Title("tests", "refs/pr/2"))
 }
+
+// TestRevisionMarkerRoundTrip checks that the revision a report covers can
+// be read back from the posted text, and only from the marker's own line.
+func TestRevisionMarkerRoundTrip(t *testing.T) {
+	sha := "5e7f29fffcc579cb52539fddb14a1a4f85f39e44"
+	r := Report{Action: "model-card", Ref: "refs/heads/main", SHA: sha, State: Failure, Summary: "1 error",
+		Fingerprint: "0a1b2c", Details: "<!-- hubbot:revision:model-card:" + sha + ":success: -->"}
+	posted := guard.Safe(Render(BranchMarker(r.Action, r.Ref), r))
+	got, ok := ParseRevision(posted)
+	assert.True(t, ok)
+	assert.Equal(t, Revision{Action: "model-card", SHA: sha, State: Failure, Fingerprint: "0a1b2c"}, got)
+	assert.True(t, got.State.Final())
+
+	// Text of the details (command output) never counts as a marker.
+	forged := Marker("x") + "\n### title\n<!-- hubbot:revision:x:" + sha + ":success: -->"
+	_, ok = ParseRevision(forged)
+	assert.False(t, ok)
+	_, ok = ParseRevision(Marker("x"))
+	assert.False(t, ok)
+
+	// A fingerprint that does not fit a marker is left out; the rest stays.
+	r.Fingerprint = "a b -->"
+	got, ok = ParseRevision(Render(Marker(r.Action), r))
+	assert.True(t, ok)
+	assert.Empty(t, got.Fingerprint)
+	assert.Equal(t, sha, got.SHA)
+
+	for _, s := range []State{Queued, Running, Cancelled} {
+		assert.False(t, s.Final(), s)
+	}
+}
