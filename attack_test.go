@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,8 +42,9 @@ const (
 	attackAdminToken    = "attack-admin-token-9876543210"
 	// attackProcesses is the [sandbox] processes cap of the attacked bot.
 	attackProcesses = 128
-	// lateDelay is how long the detached sleeper waits before it writes.
-	lateDelay = 3 * time.Second
+	// lateDelay is how long the detached sleepers wait after the job's
+	// script ended before they write.
+	lateDelay = 2 * time.Second
 )
 
 // attackTool builds testdata/attack once, static, and returns it gzipped
@@ -100,7 +102,8 @@ try sh-other-workspace cat {{other}}
 try sh-list-workspaces ls -la ..
 base64 -d probe.gz.b64 | gzip -dc > probe && chmod +x probe || { echo "attack: cannot unpack the tool"; exit 3; }
 ./probe run attack.json $PPID
-setsid -f sh -c 'sleep {{delay}}; echo late > {{late}}' attack-{{marker}} && echo "probe sh-setsid: started"
+main=$$
+setsid -f sh -c 'while [ -d /proc/$1 ]; do sleep 0.1; done; sleep {{delay}}; echo late > {{late}}' attack-{{marker}} $main && echo "probe sh-setsid: started"
 echo "attack: done"
 echo "probe sh-forkbomb: started"
 bomb() { bomb | bomb & }
@@ -131,16 +134,19 @@ func TestSandboxHoldsAgainstAPullRequest(t *testing.T) {
 		t.Skipf("needs Landlock; the kernel offers %s", s)
 	}
 	if os.Geteuid() == 0 {
-		t.Run("bot as root", func(t *testing.T) { attack(t, 0) })
-		t.Run("bot as uid 1000", func(t *testing.T) { attack(t, 1000) })
+		t.Run("bot as root", func(t *testing.T) { attack(t, 0, false) })
+		t.Run("bot as uid 1000", func(t *testing.T) { attack(t, 1000, false) })
+		t.Run("control: sandbox off, bot as uid 1000", func(t *testing.T) { attack(t, 1000, true) })
 		return
 	}
-	t.Run("bot as its own user", func(t *testing.T) { attack(t, -1) })
+	t.Run("bot as its own user", func(t *testing.T) { attack(t, -1, false) })
+	t.Run("control: sandbox off", func(t *testing.T) { attack(t, -1, true) })
 }
 
 // attack runs the corpus against a bot running as uid (-1: the test's own
-// user; 0: root).
-func attack(t *testing.T, uid int) {
+// user; 0: root). The control runs it with the sandbox off, where the
+// probes must get through: proof that they would see a hole.
+func attack(t *testing.T, uid int, control bool) {
 	bin, err := buildBinary()
 	require.NoError(t, err)
 	tool, err := attackTool()
@@ -166,6 +172,7 @@ endpoint = %q
 data_dir = %q
 scratch_dir = %q
 [sandbox]
+mode = %q
 processes = %d
 [[actions]]
 name = "ci"
@@ -174,7 +181,7 @@ on = ["pull_request"]
 [actions.with]
 command = ["sh", "ci.sh"]
 token = false
-`, hub.URL, data, scratch, attackProcesses)), 0o600))
+`, hub.URL, data, scratch, map[bool]string{false: "landlock", true: "off"}[control], attackProcesses)), 0o600))
 	var attr *syscall.SysProcAttr
 	if uid > 0 {
 		attr = runAsUser(t, bin, dir, uid)
@@ -228,6 +235,16 @@ token = false
 	log := full.Log
 	probes := probeLines(log)
 	t.Logf("job %d %s; probes:\n%s", job.ID, full.State, strings.Join(probeSummary(probes), "\n"))
+	if control {
+		// Unconfined, the command reaches what only the sandbox protects;
+		// the bot's memory stays out of reach (non-dumpable).
+		for _, name := range []string{"db", "config", "data-dir", "other-workspace", "workspaces-root", "bot-port", "hub-port", "sh-db", "sh-list-workspaces"} {
+			assert.True(t, strings.HasPrefix(probes[name], "OPEN: "), "control: probe %s should get through with the sandbox off: %q", name, probes[name])
+		}
+		for _, name := range []string{"bot-environ", "bot-mem", "bot-ptrace", "own-environ"} {
+			assert.True(t, strings.HasPrefix(probes[name], "blocked: "), "control: probe %s: %q", name, probes[name])
+		}
+	}
 	mustBlock := []string{
 		"own-environ", "bot-environ", "bot-mem", "parent-environ", "parent-mem", "bot-ptrace", "bot-fds",
 		"bot-root-db", "bot-cwd", "db", "db-wal", "config", "data-dir", "workspaces", "workspaces-root",
@@ -245,12 +262,15 @@ token = false
 		mustBlock = append(mustBlock, "bot-port", "hub-port")
 	}
 	for _, name := range mustBlock {
+		if control {
+			break
+		}
 		line, ok := probes[name]
 		if assert.True(t, ok, "probe %s did not report; the log:\n%s", name, log) {
 			assert.True(t, strings.HasPrefix(line, "blocked: "), "probe %s got through: %s", name, line)
 		}
 	}
-	if line := probes["bot-port"]; !sup.Network() {
+	if line := probes["bot-port"]; !sup.Network() || control {
 		assert.NotRegexp(t, `HTTP/1\.[01] 200`, line, "the API answered a command without the admin token")
 	}
 	assert.Regexp(t, `^blocked: capped after \d+ processes: resource temporarily unavailable`, probes["forkbomb"])
@@ -260,7 +280,7 @@ token = false
 
 	// The sleepers wanted to write once the job was over: wait past that.
 	time.Sleep(time.Until(ended.Add(lateDelay + time.Second)))
-	for _, p := range []string{lateOutside, lateData, lateShell} {
+	for _, p := range []string{lateOutside, lateData, lateShell, filepath.Join(dir, "late-in-checkout")} {
 		assert.NoFileExists(t, p, "a process of the job wrote after it ended")
 	}
 	assert.Empty(t, processesWith(marker), "processes of the job alive after the sleepers' delay")
@@ -346,6 +366,7 @@ func probeSummary(probes map[string]string) []string {
 		}
 		lines = append(lines, fmt.Sprintf("  %s: %s", name, line))
 	}
+	slices.Sort(lines)
 	return lines
 }
 

@@ -44,7 +44,7 @@ type target struct {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: attack run TARGET.json SUPERVISOR_PID | attack late MARKER DELAY PATH...")
+		fmt.Fprintln(os.Stderr, "usage: attack run TARGET.json SUPERVISOR_PID ")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -286,7 +286,7 @@ func sleeperProbe(t target) {
 		blocked("sleeper", err)
 		return
 	}
-	args := append([]string{"attack-" + t.Marker, "detach", t.Marker, t.Delay}, t.Late...)
+	args := append([]string{"attack-" + t.Marker, "detach", t.Marker, t.Delay, strconv.Itoa(os.Getppid())}, t.Late...)
 	pid, err := syscall.ForkExec(self, args, &syscall.ProcAttr{Env: os.Environ(), Files: []uintptr{0, 1, 2}})
 	if err != nil {
 		blocked("sleeper", err)
@@ -310,11 +310,18 @@ func detach(args []string) {
 	os.Exit(0)
 }
 
-// late sleeps, then writes every path it was given.
+// late waits for the job's script to end, sleeps, then writes every path
+// it was given: it means to outlive the job.
 func late(args []string) {
 	delay, _ := time.ParseDuration(args[1])
+	for {
+		if _, err := os.Stat("/proc/" + args[2]); err != nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	time.Sleep(delay)
-	for _, p := range args[2:] {
+	for _, p := range args[3:] {
 		_ = os.WriteFile(p, []byte("written after the job ended\n"), 0o644)
 	}
 }
