@@ -85,7 +85,10 @@ func sandboxWarnings(cfg *config.Config, sb *sandbox.Sandbox) []string {
 	}
 	sup := sb.Support()
 	if sb.Mode() == sandbox.ModeLandlock && sup.ABI >= 1 && !sup.Network() {
-		out = append(out, fmt.Sprintf("sandbox: Landlock ABI %d cannot restrict TCP (needs 4, Linux 6.7): commands can reach local ports; set HUBBOT_ADMIN_TOKEN", sup.ABI))
+		out = append(out, fmt.Sprintf("sandbox: Landlock ABI %d cannot restrict TCP (needs 4, Linux 6.7): commands can reach local ports", sup.ABI))
+	}
+	if !sb.RestrictsTCP() && cfg.Secrets.AdminToken == "" {
+		out = append(out, "sandbox: commands can connect to the bot's port, so /api no longer trusts loopback clients: it refuses every request until HUBBOT_ADMIN_TOKEN is set")
 	}
 	if sb.Mode() == sandbox.ModeLandlock && sup.ABI >= 1 && !sup.Scoped() {
 		out = append(out, fmt.Sprintf("sandbox: Landlock ABI %d cannot stop commands from signalling processes of the same user (needs 6, Linux 6.12)", sup.ABI))
