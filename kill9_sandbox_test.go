@@ -235,3 +235,69 @@ env = { KILL9_MARKER = %q }
 		assert.Contains(t, second.out.String(), "sandbox: killed processes a previous run left behind")
 	}
 }
+
+// TestCommandThatKillsItsSupervisorLeavesNothing: where a command may
+// signal its supervisor (the bot not root and Landlock below ABI 6; here
+// the sandbox is off, which allows the same), it can kill it with SIGKILL
+// after moving a process to a session of its own. That process becomes
+// the bot's (a subreaper), which kills it when the command's run ends.
+func TestCommandThatKillsItsSupervisorLeavesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin, err := buildBinary()
+	require.NoError(t, err)
+	hub := hubtest.NewServer()
+	t.Cleanup(hub.Close)
+	alice, botUser := hub.AddUser("alice"), hub.AddUser("hubbot-ci")
+	_, err = hub.CreateRepo(alice, hubtest.RepoSpec{ID: "alice/tiny", Files: map[string][]byte{"README.md": []byte("# tiny\n")}})
+	require.NoError(t, err)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "config.toml")
+	require.NoError(t, os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
+[server]
+shutdown_grace = "1s"
+[hub]
+endpoint = %q
+[store]
+data_dir = %q
+[sandbox]
+mode = "off"
+[[actions]]
+name = "ci"
+uses = "run"
+on = ["pull_request"]
+[actions.with]
+command = ["sh", "ci.sh"]
+`, hub.URL, filepath.Join(dir, "data"))), 0o600))
+	var attr *syscall.SysProcAttr
+	if os.Geteuid() == 0 {
+		// As root the command runs as another user and cannot signal the
+		// supervisor: run the bot as an ordinary user.
+		attr = runAsUser(t, bin, dir, 1000)
+	}
+	bot := startBotWith(t, bin, []string{"HF_TOKEN=" + botUser.Token, "WEBHOOK_SECRET=" + attackWebhookSecret,
+		"HUBBOT_ADMIN_TOKEN=" + attackAdminToken, "HOME=" + dir}, cfgPath, attr)
+	_, err = hub.AddWebhook(hubtest.Webhook{URL: bot.base + "/webhooks/hub", Secret: attackWebhookSecret, Domains: []string{"repo", "discussion"}})
+	require.NoError(t, err)
+
+	marker := "hubbot-escape-" + randomHex(t)
+	script := fmt.Sprintf(`setsid -f sh -c 'sleep 120; :' %[1]s-setsid
+(setsid sh -c 'sleep 120; :' %[1]s-double &) 
+sleep 0.5
+kill -9 $PPID
+echo "kill said $?"
+sleep 120
+`, marker)
+	pr := openAttackPR(t, hub, alice, "alice/tiny", map[string][]byte{"ci.sh": []byte(script)})
+	api := newBotAPI(t, bot.base)
+	job := api.waitJob(t, pr.SHA, 2*time.Minute)
+	full := api.job(t, job.ID)
+	assert.Contains(t, full.Log, "the supervisor ended without a report", "the command killed its supervisor")
+	assert.Empty(t, processesWith(marker), "processes of the command alive after its run")
+	time.Sleep(500 * time.Millisecond)
+	assert.Empty(t, processesWith(marker), "processes of the command alive after its run")
+
+	require.NoError(t, bot.cmd.Process.Signal(syscall.SIGTERM))
+	bot.cmd.Wait()
+}

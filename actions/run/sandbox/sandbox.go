@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -155,6 +156,12 @@ type Sandbox struct {
 	cfg     Config
 	support Support
 	exe     string
+
+	// orphans is set by AdoptOrphans; supervisors are the pids of the
+	// supervisors running, which the orphan sweep spares.
+	orphans     bool
+	mu          sync.Mutex
+	supervisors map[int]bool
 }
 
 // New checks cfg and probes the kernel once.
