@@ -45,8 +45,9 @@ func sandboxConfig(cfg *config.Config) sandbox.Config {
 // startSandbox prepares the sandbox for serve: it marks the bot
 // non-dumpable (so that a command of the same user cannot read its
 // environment or memory), probes and logs what the kernel offers, warns
-// when the sandbox is off or cannot confine, and kills what commands of a
-// previous run left behind. Call it before any job runs and give the
+// when the sandbox is off or cannot confine, becomes the subreaper of what
+// a dead supervisor leaves, and kills what commands of a previous run left
+// behind. Call it before any job runs and give the
 // result to the run actions (run.Env.Sandbox).
 func startSandbox(cfg *config.Config, log *slog.Logger) (*sandbox.Sandbox, error) {
 	if err := sandbox.MarkNonDumpable(); err != nil {
@@ -60,6 +61,9 @@ func startSandbox(cfg *config.Config, log *slog.Logger) (*sandbox.Sandbox, error
 	log.Info("sandbox", "mode", sb.Mode(), "landlock_abi", sup.ABI, "network_rules", sup.Network(), "signal_scoping", sup.Scoped())
 	for _, w := range sandboxWarnings(cfg, sb) {
 		log.Warn(w)
+	}
+	if err := sb.AdoptOrphans(); err != nil {
+		return nil, err
 	}
 	killed, err := sb.Sweep()
 	if err != nil {
@@ -85,7 +89,10 @@ func sandboxWarnings(cfg *config.Config, sb *sandbox.Sandbox) []string {
 	}
 	sup := sb.Support()
 	if sb.Mode() == sandbox.ModeLandlock && sup.ABI >= 1 && !sup.Network() {
-		out = append(out, fmt.Sprintf("sandbox: Landlock ABI %d cannot restrict TCP (needs 4, Linux 6.7): commands can reach local ports; set HUBBOT_ADMIN_TOKEN", sup.ABI))
+		out = append(out, fmt.Sprintf("sandbox: Landlock ABI %d cannot restrict TCP (needs 4, Linux 6.7): commands can reach local ports", sup.ABI))
+	}
+	if !sb.RestrictsTCP() && cfg.Secrets.AdminToken == "" {
+		out = append(out, "sandbox: commands can connect to the bot's port, so /api no longer trusts loopback clients: it refuses every request until HUBBOT_ADMIN_TOKEN is set")
 	}
 	if sb.Mode() == sandbox.ModeLandlock && sup.ABI >= 1 && !sup.Scoped() {
 		out = append(out, fmt.Sprintf("sandbox: Landlock ABI %d cannot stop commands from signalling processes of the same user (needs 6, Linux 6.12)", sup.ABI))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -12,6 +13,7 @@ import (
 	"github.com/hubbot/hubbot/actions"
 	runaction "github.com/hubbot/hubbot/actions/run"
 	"github.com/hubbot/hubbot/actions/run/sandbox"
+	"github.com/hubbot/hubbot/bot/config"
 )
 
 // TestCheckConfigSandbox: check-config names the privileged run actions and
@@ -73,4 +75,26 @@ func TestBinaryIsItsOwnLauncher(t *testing.T) {
 	assert.Contains(t, res.Details, "in-sandbox\n")
 	assert.Contains(t, res.Details, "db-refused")
 	assert.NotContains(t, res.Details, "data\n")
+}
+
+// TestSandboxWarningsOnOldKernels: where Landlock cannot restrict TCP,
+// serve and check-config say so and say that /api wants the admin token.
+func TestSandboxWarningsOnOldKernels(t *testing.T) {
+	cfg, err := config.Parse("c.toml", []byte("[[actions]]\nname = \"ci\"\nuses = \"run\"\non = [\"pull_request\"]\n[actions.with]\ncommand = [\"sh\", \"ci.sh\"]\n"))
+	require.NoError(t, err)
+	warnings := func(abi int, adminToken string) string {
+		cfg.Secrets.AdminToken = adminToken
+		sc := sandboxConfig(cfg)
+		sc.StateDir = ""
+		sc.Probe = func() sandbox.Support { return sandbox.Support{ABI: abi} }
+		sb, err := sandbox.New(sc)
+		require.NoError(t, err)
+		return strings.Join(sandboxWarnings(cfg, sb), "\n")
+	}
+	const apiClosed = "sandbox: commands can connect to the bot's port, so /api no longer trusts loopback clients: it refuses every request until HUBBOT_ADMIN_TOKEN is set"
+	old := warnings(3, "")
+	assert.Contains(t, old, "sandbox: Landlock ABI 3 cannot restrict TCP (needs 4, Linux 6.7): commands can reach local ports")
+	assert.Contains(t, old, apiClosed)
+	assert.NotContains(t, warnings(3, "admin-token-0123456789"), apiClosed)
+	assert.Equal(t, "", warnings(6, ""))
 }

@@ -88,6 +88,13 @@ type botProcess struct {
 
 func startBot(t *testing.T, bin string, env []string, configPath string) *botProcess {
 	t.Helper()
+	return startBotWith(t, bin, env, configPath, nil)
+}
+
+// startBotWith starts the bot with process attributes, such as another
+// user to run as.
+func startBotWith(t *testing.T, bin string, env []string, configPath string, attr *syscall.SysProcAttr) *botProcess {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	port := ln.Addr().(*net.TCPAddr).Port
@@ -96,6 +103,7 @@ func startBot(t *testing.T, bin string, env []string, configPath string) *botPro
 	cmd.Env = append(env, fmt.Sprintf("PORT=%d", port), "PATH="+os.Getenv("PATH"))
 	out := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = attr
 	require.NoError(t, cmd.Start())
 	p := &botProcess{cmd: cmd, base: fmt.Sprintf("http://127.0.0.1:%d", port), out: out}
 	t.Cleanup(func() {

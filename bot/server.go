@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/hubbot/hubbot/actions/run/sandbox"
 	"github.com/hubbot/hubbot/bot/jobs"
 	"github.com/hubbot/hubbot/bot/webhook"
 )
@@ -76,10 +78,12 @@ func (b *Bot) ready(c *gin.Context) {
 }
 
 // operatorOnly protects /api/: a bearer HUBBOT_ADMIN_TOKEN when one is set,
-// else loopback clients only. X-Forwarded-For is never trusted for this.
+// else loopback clients only, unless a `run` command could be that client.
+// X-Forwarded-For is never trusted for this.
 func (b *Bot) operatorOnly() gin.HandlerFunc {
 	token := b.cfg.Secrets.AdminToken
 	want := sha256.Sum256([]byte(token))
+	untrusted := b.commandsReachLoopback()
 	return func(c *gin.Context) {
 		if token != "" {
 			got, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
@@ -91,6 +95,10 @@ func (b *Bot) operatorOnly() gin.HandlerFunc {
 			c.Next()
 			return
 		}
+		if untrusted != "" {
+			c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"error": "the API answers only requests with HUBBOT_ADMIN_TOKEN: " + untrusted})
+			return
+		}
 		host, _, err := net.SplitHostPort(c.Request.RemoteAddr)
 		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
 			c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"error": "the API answers loopback clients only unless HUBBOT_ADMIN_TOKEN is set"})
@@ -98,6 +106,27 @@ func (b *Bot) operatorOnly() gin.HandlerFunc {
 		}
 		c.Next()
 	}
+}
+
+// commandsReachLoopback says why a loopback client of the API may be a
+// `run` command, so that loopback is no proof of an operator: a run action
+// is configured and the sandbox cannot keep commands off local ports
+// (Landlock ABI < 4, or the sandbox off). "" when loopback can be trusted;
+// also without a sandbox, which only in-process tests leave out.
+func (b *Bot) commandsReachLoopback() string {
+	if b.sandbox == nil || b.sandbox.RestrictsTCP() {
+		return ""
+	}
+	for _, a := range b.cfg.Actions {
+		if a.Uses != "run" {
+			continue
+		}
+		if b.sandbox.Mode() == sandbox.ModeOff {
+			return fmt.Sprintf("the sandbox is off, so the commands of action %s can connect to it", a.Name)
+		}
+		return fmt.Sprintf("%s cannot restrict TCP, so the commands of action %s can connect to it", b.sandbox.Support(), a.Name)
+	}
+	return ""
 }
 
 func (b *Bot) listDeliveries(c *gin.Context) {

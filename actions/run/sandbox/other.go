@@ -28,6 +28,9 @@ func Probe() Support { return Support{Err: errNoLinux} }
 // MarkNonDumpable is not available off Linux.
 func MarkNonDumpable() error { return errNoLinux }
 
+// AdoptOrphans is not available off Linux.
+func (s *Sandbox) AdoptOrphans() error { return errNoLinux }
+
 // Sweep has nothing to do off Linux.
 func (s *Sandbox) Sweep() (int, error) { return 0, nil }
 

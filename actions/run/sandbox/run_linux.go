@@ -115,7 +115,7 @@ func (s *Sandbox) Run(ctx context.Context, sp Spec, out io.Writer) (Result, erro
 	waited := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		err := cmd.Start()
+		err := s.start(cmd)
 		started <- err
 		if err == nil {
 			waited <- cmd.Wait()
@@ -133,6 +133,7 @@ func (s *Sandbox) Run(ctx context.Context, sp Spec, out io.Writer) (Result, erro
 		return Result{}, fmt.Errorf("sandbox: start the supervisor: %w", err)
 	}
 
+	defer s.forget(cmd.Process.Pid)
 	var res Result
 	select {
 	case <-waited:
@@ -166,6 +167,11 @@ func (s *Sandbox) Run(ctx context.Context, sp Spec, out io.Writer) (Result, erro
 	case <-time.After(time.Second):
 	}
 	statusR.Close()
+	if !reported(lines) {
+		// The supervisor died before it could kill what the command
+		// started; with AdoptOrphans, that is now the bot's.
+		s.killOrphans()
+	}
 	return parseStatus(res, lines)
 }
 

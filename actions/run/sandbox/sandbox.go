@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -103,6 +104,9 @@ type Config struct {
 	// Executable is the binary re-executed as the launcher; empty means
 	// os.Executable. It must call Launch at the start of main.
 	Executable string
+	// Probe tells what the kernel offers; nil means the package's Probe.
+	// Tests set it to take the paths of older kernels.
+	Probe func() Support
 }
 
 // DefaultConfig is Landlock with the default ports, directories and limits.
@@ -152,6 +156,12 @@ type Sandbox struct {
 	cfg     Config
 	support Support
 	exe     string
+
+	// orphans is set by AdoptOrphans; supervisors are the pids of the
+	// supervisors running, which the orphan sweep spares.
+	orphans     bool
+	mu          sync.Mutex
+	supervisors map[int]bool
 }
 
 // New checks cfg and probes the kernel once.
@@ -198,11 +208,22 @@ func New(cfg Config) (*Sandbox, error) {
 			return nil, fmt.Errorf("sandbox: make the state directory: %w", err)
 		}
 	}
-	return &Sandbox{cfg: cfg, support: Probe(), exe: exe}, nil
+	probe := cfg.Probe
+	if probe == nil {
+		probe = Probe
+	}
+	return &Sandbox{cfg: cfg, support: probe(), exe: exe}, nil
 }
 
 // Support is what the kernel offers, as probed by New.
 func (s *Sandbox) Support() Support { return s.support }
+
+// RestrictsTCP reports whether commands can connect only to the configured
+// ports. When they cannot (the sandbox is off, or Landlock is older than
+// ABI 4), a command can reach every local port, the bot's own API too.
+func (s *Sandbox) RestrictsTCP() bool {
+	return s.cfg.Mode == ModeLandlock && s.support.Network()
+}
 
 // Mode is ModeLandlock or ModeOff.
 func (s *Sandbox) Mode() string { return s.cfg.Mode }
