@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -284,7 +285,7 @@ func (b *Bot) buildActions() (map[string]actions.Action, error) {
 	out := map[string]actions.Action{}
 	var errs []error
 	env := builtin.Env{
-		Run: run.Env{Token: b.cfg.Secrets.HFToken, Endpoint: b.cfg.Hub.Endpoint, TempDir: filepath.Join(scratchDir(b.cfg.Store), "tmp"), Sandbox: b.sandbox},
+		Run: run.Env{Token: b.cfg.Secrets.HFToken, Secrets: botSecrets(b.cfg.Secrets), Endpoint: b.cfg.Hub.Endpoint, TempDir: filepath.Join(scratchDir(b.cfg.Store), "tmp"), Sandbox: b.sandbox},
 		Prior: func(action string) safetensors.PriorProposals {
 			return newPriorProposals(b.hub, b.me, action)
 		},
@@ -398,4 +399,11 @@ func kindOf(cfg *config.Config, action string) builtin.Kind {
 		return k
 	}
 	return builtin.Kind{}
+}
+
+// botSecrets lists the secrets other than the Hub token that must never be
+// shown in a command's output.
+func botSecrets(s config.Secrets) []string {
+	out := slices.Clone(s.WebhookSecrets)
+	return append(out, s.AdminToken, s.LLMAPIKey, s.OAuthClientSecret, s.SessionKey)
 }

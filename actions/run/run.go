@@ -102,6 +102,10 @@ type Env struct {
 	// Token is the Hub token, given to the command as HF_TOKEN only with
 	// `token = true`, and removed from its output in any case.
 	Token string
+	// Secrets are the bot's other secrets (webhook secret, admin token, API
+	// keys): never given to a command, and removed from its output in case
+	// one reached it anyway.
+	Secrets []string
 	// Endpoint is the Hub's URL, given to the command as HF_ENDPOINT so that
 	// the Hub libraries it uses talk to the same Hub as the bot.
 	Endpoint string
@@ -509,10 +513,10 @@ func (a *Action) materialize(ctx context.Context, ws *actions.Workspace, log io.
 }
 
 // environ builds the command's environment, and lists the values to keep
-// out of its output: the token and what pass_env copied, which is there
-// because it is secret.
+// out of its output: the bot's secrets and what pass_env copied, which is
+// there because it is secret.
 func (a *Action) environ(ws *actions.Workspace, home, tmp string, log io.Writer) (env map[string]string, secrets []string) {
-	secrets = []string{a.host.Token}
+	secrets = append([]string{a.host.Token}, a.host.Secrets...)
 	env = map[string]string{
 		"PATH":   a.host.Path,
 		"HOME":   home,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -259,6 +260,18 @@ func TestRunToken(t *testing.T) {
 			assert.NotContains(t, log, testToken)
 		})
 	}
+}
+
+func TestRunRedactsTheBotsOtherSecrets(t *testing.T) {
+	const webhookSecret = "webhook-secret-for-the-redaction-test"
+	f := newFixture(t)
+	f.env.Secrets = []string{webhookSecret, ""}
+	res, log, err := f.run(t, t.Context(), sh(`echo "plain `+webhookSecret+`"; printf %s `+webhookSecret+` | base64`))
+	require.NoError(t, err)
+	assert.Contains(t, res.Details, "plain [redacted]")
+	assert.NotContains(t, res.Details, webhookSecret)
+	assert.NotContains(t, res.Details, base64.StdEncoding.EncodeToString([]byte(webhookSecret))[:24])
+	assert.NotContains(t, log, webhookSecret)
 }
 
 // manualDeadline is a context whose deadline passes when the test says so,
