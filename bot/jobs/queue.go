@@ -52,8 +52,9 @@ type Options struct {
 	Retention time.Duration
 	// SweepEvery is how often the retention sweep runs; hourly by default.
 	SweepEvery time.Duration
-	// Recover, when set, runs every RecoverEvery (and at start) on one
-	// replica only: River's elected leader.
+	// Recover, when set, runs every RecoverEvery (and when a replica
+	// becomes River's elected leader) on the leader only. The bot passes
+	// workers.recovery_interval; hourly by default, as there.
 	Recover      func(ctx context.Context) error
 	RecoverEvery time.Duration
 	Logger       *slog.Logger
@@ -133,7 +134,7 @@ func New(ctx context.Context, opts Options) (*Queue, error) {
 		opts.SweepEvery = time.Hour
 	}
 	if opts.RecoverEvery <= 0 {
-		opts.RecoverEvery = 10 * time.Minute
+		opts.RecoverEvery = time.Hour
 	}
 	log := opts.Logger
 	if log == nil {
@@ -175,7 +176,7 @@ func New(ctx context.Context, opts Options) (*Queue, error) {
 		FetchCooldown:     50 * time.Millisecond, // fetch at once when idle, at most 20 times a second under load
 		FetchPollInterval: 200 * time.Millisecond,
 		JobTimeout:        -1, // each job has its own timeout, set by the handler
-		MaxAttempts:       5,
+		MaxAttempts:       MaxAttempts, // the bot reports the last failure itself (see MaxAttempts)
 		Logger:            log.With("component", "river"),
 		// Jobs of a process that died are taken up at start-up in the
 		// embedded store, where there is one process (see rescue), and by

@@ -220,6 +220,12 @@ func TestTemporaryErrorsRetry(t *testing.T) {
 		job := waitState(t, q, ids[0], StateSucceeded)
 		assert.Equal(t, 2, job.Attempt)
 		assert.Contains(t, job.Log, "temporary error")
+		// River gives up after the attempts the bot counts on (see MaxAttempts).
+		var riverID int64
+		require.NoError(t, q.db.queryRow(t.Context(), `SELECT river_id FROM hubbot_jobs WHERE id = $1`, ids[0]).Scan(&riverID))
+		rj, err := q.river.JobGet(t.Context(), riverID)
+		require.NoError(t, err)
+		assert.Equal(t, MaxAttempts, rj.MaxAttempts)
 	})
 }
 
