@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/riverqueue/river"
 )
@@ -167,6 +169,7 @@ func New(ctx context.Context, opts Options) (*Queue, error) {
 	river.AddWorker(workers, &scheduleWorker{q: q})
 	river.AddWorker(workers, &maintainWorker{q: q})
 	client, err := b.newRiver(&river.Config{
+		ID: clientID(opts.Now()),
 		Queues: map[string]river.QueueConfig{
 			queueRun:     {MaxWorkers: opts.Concurrency},
 			queueReports: {MaxWorkers: 2},
@@ -175,7 +178,7 @@ func New(ctx context.Context, opts Options) (*Queue, error) {
 		PeriodicJobs:      append(q.maintenanceJobs(), opts.Periodic...),
 		FetchCooldown:     50 * time.Millisecond, // fetch at once when idle, at most 20 times a second under load
 		FetchPollInterval: 200 * time.Millisecond,
-		JobTimeout:        -1, // each job has its own timeout, set by the handler
+		JobTimeout:        -1,          // each job has its own timeout, set by the handler
 		MaxAttempts:       MaxAttempts, // the bot reports the last failure itself (see MaxAttempts)
 		Logger:            log.With("component", "river"),
 		// Jobs of a process that died are taken up at start-up in the
@@ -214,7 +217,29 @@ func (q *Queue) Start(ctx context.Context) error {
 	if err := q.river.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
+	q.log.Info("workers started", "river_client", q.river.ID())
 	return nil
+}
+
+// clientID names this process in River's tables (the elected leader, who
+// attempted a job) and in the leases it holds: the host, the start time
+// and the process id, so that an operator can tell replicas apart even on
+// one host.
+func clientID(now time.Time) string {
+	host, _ := os.Hostname()
+	host = strings.Map(func(r rune) rune {
+		if r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			return r
+		}
+		return '_'
+	}, host)
+	if host == "" {
+		host = "unknown_host"
+	}
+	if len(host) > 50 {
+		host = host[:50]
+	}
+	return fmt.Sprintf("%s_%s_pid%d", host, now.UTC().Format("2006_01_02T15_04_05_000000"), os.Getpid())
 }
 
 // rescue makes jobs that were running when the process died available again
