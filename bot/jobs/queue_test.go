@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,12 +25,12 @@ func spec(ref, sha, action string) Spec {
 // server is configured), each in a fresh database of its own.
 type store struct {
 	name string
-	open func(t *testing.T) Options
+	open func(t testing.TB) Options
 }
 
 var stores = []store{
-	{"sqlite", func(t *testing.T) Options { return Options{DataDir: t.TempDir()} }},
-	{"postgres", func(t *testing.T) Options {
+	{"sqlite", func(t testing.TB) Options { return Options{DataDir: t.TempDir()} }},
+	{"postgres", func(t testing.TB) Options {
 		return Options{DataDir: t.TempDir(), DatabaseURL: jobstest.PostgresURL(t)}
 	}},
 }
@@ -174,6 +175,57 @@ func TestSupersede(t *testing.T) {
 		assert.Equal(t, newIDs[0], old.SupersededBy)
 		assert.Equal(t, "superseded", old.Conclusion)
 		waitState(t, q, newIDs[0], StateSucceeded)
+	})
+}
+
+// TestSupersedeWithinOneBatch: deliveries committed together supersede one
+// another in order, as if they had come one by one: of three revisions of a
+// ref, the queued older one and the first of the batch are skipped, the
+// last runs; the same revision asked for twice is queued once.
+func TestSupersedeWithinOneBatch(t *testing.T) {
+	forEachStore(t, func(t *testing.T, o Options) {
+		block := make(chan struct{})
+		var mu sync.Mutex
+		ran := map[string]int{}
+		q := startQueue(t, o, Handlers{Run: func(ctx context.Context, job *Job, log *Log) (Outcome, error) {
+			if strings.HasPrefix(job.Spec.Ref, "refs/heads/busy") {
+				<-block
+			}
+			mu.Lock()
+			ran[job.Spec.SHA]++
+			mu.Unlock()
+			return Outcome{State: StateSucceeded}, nil
+		}})
+		defer close(block)
+		// Both workers busy, so that "old" stays queued.
+		busy, err := q.Enqueue(t.Context(), "test", []Spec{spec("refs/heads/busy1", "x", "a"), spec("refs/heads/busy2", "x", "a")})
+		require.NoError(t, err)
+		waitState(t, q, busy[0], StateRunning)
+		waitState(t, q, busy[1], StateRunning)
+		old, err := q.Enqueue(t.Context(), "test", []Spec{spec("refs/heads/main", "old", "tests")})
+		require.NoError(t, err)
+
+		ids, err := q.Enqueue(t.Context(), "test", []Spec{spec("refs/heads/main", "first", "tests"),
+			spec("refs/heads/main", "last", "tests"), spec("refs/heads/main", "last", "tests")})
+		require.NoError(t, err)
+		require.Len(t, ids, 2, "the same revision twice is one job")
+		for _, c := range []struct {
+			id  int64
+			by  int64
+			sha string
+		}{{old[0], ids[0], "first"}, {ids[0], ids[1], "last"}} {
+			job, err := q.Job(t.Context(), c.id)
+			require.NoError(t, err)
+			assert.Equal(t, StateSkipped, job.State)
+			assert.Equal(t, c.by, job.SupersededBy)
+			assert.Equal(t, "superseded by "+c.sha, job.Summary)
+		}
+		block <- struct{}{}
+		block <- struct{}{}
+		waitState(t, q, ids[1], StateSucceeded)
+		mu.Lock()
+		defer mu.Unlock()
+		assert.Equal(t, map[string]int{"x": 2, "last": 1}, ran)
 	})
 }
 
