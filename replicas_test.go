@@ -401,8 +401,9 @@ command = ["sh", "-c", "echo ok"]
 }
 
 // TestScheduleFiresOncePerTickAcrossReplicas: a schedule fires on River's
-// leader only, so each tick makes one schedule job and at most one run,
-// however many replicas there are; and its report is one discussion.
+// leader only, and a tick fired twice during a leader handover is claimed
+// once, so each tick makes at most one run however many replicas there
+// are; and its report is one discussion.
 func TestScheduleFiresOncePerTickAcrossReplicas(t *testing.T) {
 	c := startCluster(t, 3, `
 [[actions]]
@@ -433,13 +434,14 @@ repos = ["alice/tiny"]
 	require.Eventually(t, func() bool { return ticks() >= 3 && runs() >= 3 }, 120*time.Second, 100*time.Millisecond,
 		"three ticks and their runs")
 
-	// Every schedule job belongs to a tick of its own: River stamps each
-	// with its tick, and no tick was fired by two replicas.
+	// Each tick runs once: River fires schedules on its leader only, and
+	// should two replicas both fire a tick while leadership moves, the
+	// second finds the first one's claim (see jobs.claimTick). So there are
+	// no more runs than distinct ticks, each of main's head.
 	fired := c.count(`SELECT COUNT(*) FROM river_job WHERE kind = 'hubbot_schedule'`)
 	distinct := c.count(`SELECT COUNT(DISTINCT scheduled_at) FROM river_job WHERE kind = 'hubbot_schedule'`)
-	assert.Equal(t, fired, distinct, "a tick fired more than once")
-	// Each tick queues at most one run (none when the last one is still
-	// queued or running), always of main's head.
+	claims := c.count(`SELECT COUNT(*) FROM hubbot_locks WHERE key LIKE 'tick:schedule:0:%'`)
+	assert.LessOrEqual(t, claims, distinct, "a tick claimed twice")
 	all := 0
 	for _, j := range c.jobs(c.replicas[1]) {
 		if j.Delivery != "schedule:0" {
@@ -449,8 +451,8 @@ repos = ["alice/tiny"]
 		assert.Equal(t, main, j.Spec.SHA)
 		assert.Equal(t, "refs/heads/main", j.Spec.Ref)
 	}
-	assert.LessOrEqual(t, all, fired)
-	t.Logf("%d ticks fired, %d runs queued", fired, all)
+	assert.LessOrEqual(t, all, claims, "more runs than ticks")
+	t.Logf("%d schedule jobs fired for %d ticks, %d ticks claimed, %d runs queued", fired, distinct, claims, all)
 	// The same clean result on every tick is one report discussion, opened
 	// once (and closed, as the result is clean).
 	discussions, comments := 0, 0

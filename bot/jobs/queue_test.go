@@ -345,3 +345,23 @@ func TestPickupLatency(t *testing.T) {
 		t.Logf("pickup latency: %v (reported, not asserted)", (<-started).Sub(at))
 	})
 }
+
+// TestScheduleTickRunsOnce: two River jobs for the same tick (fired by an
+// old and a new leader during a handover) run it once; a retry of the first
+// is still its own; the next tick is new.
+func TestScheduleTickRunsOnce(t *testing.T) {
+	forEachStore(t, func(t *testing.T, o Options) {
+		q := startQueue(t, o, Handlers{})
+		args := scheduleArgs{Index: 0, Action: "nightly", Repos: []string{"acme/tiny"}}
+		tick := time.Date(2026, 12, 5, 3, 0, 0, 0, time.UTC)
+		for _, c := range []struct {
+			riverID int64
+			tick    time.Time
+			first   bool
+		}{{41, tick, true}, {42, tick, false}, {41, tick, true}, {43, tick.Add(time.Minute), true}} {
+			got, err := q.claimTick(t.Context(), args, c.tick, c.riverID)
+			require.NoError(t, err)
+			assert.Equal(t, c.first, got, "job %d at %s", c.riverID, c.tick)
+		}
+	})
+}
