@@ -1,29 +1,21 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/riverqueue/river"
-)
-
-// The statements of the intake's hot path.
-const (
-	recentDelivery = `SELECT COUNT(*) FROM hubbot_deliveries WHERE key = $1 AND outcome = $2 AND received_at > $3`
-	insertDelivery = `INSERT INTO hubbot_deliveries (key, scope, action, repo, outcome, reason, body, received_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
-	recentJob = `SELECT COUNT(*) FROM hubbot_jobs WHERE dedupe_key = $1 AND created_at > $2`
-	insertJob = `INSERT INTO hubbot_jobs (delivery_key, dedupe_key, kind, action, repo, ref, sha, target, spec, state, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`
-	supersededJobs = `SELECT id, state, river_id, sha FROM hubbot_jobs
-		WHERE repo = $1 AND ref = $2 AND action = $3 AND kind = $4 AND id < $5 AND state IN ($6, $7)`
 )
 
 // River job kinds and queues.
@@ -52,8 +44,9 @@ type Options struct {
 	Retention time.Duration
 	// SweepEvery is how often the retention sweep runs; hourly by default.
 	SweepEvery time.Duration
-	// Recover, when set, runs every RecoverEvery (and at start) on one
-	// replica only: River's elected leader.
+	// Recover, when set, runs every RecoverEvery (and when a replica
+	// becomes River's elected leader) on the leader only. The bot passes
+	// workers.recovery_interval; hourly by default, as there.
 	Recover      func(ctx context.Context) error
 	RecoverEvery time.Duration
 	Logger       *slog.Logger
@@ -133,7 +126,7 @@ func New(ctx context.Context, opts Options) (*Queue, error) {
 		opts.SweepEvery = time.Hour
 	}
 	if opts.RecoverEvery <= 0 {
-		opts.RecoverEvery = 10 * time.Minute
+		opts.RecoverEvery = time.Hour
 	}
 	log := opts.Logger
 	if log == nil {
@@ -148,7 +141,7 @@ func New(ctx context.Context, opts Options) (*Queue, error) {
 		return nil, err
 	}
 	if sq, ok := b.db.(*sqlDB); ok {
-		if err := sq.prepare(ctx, recentDelivery, insertDelivery, recentJob, insertJob, supersededJobs); err != nil {
+		if err := sq.prepare(ctx, recentDelivery, insertDelivery, recentJob, insertJob, liveJobsOfRef); err != nil {
 			b.db.close()
 			return nil, err
 		}
@@ -166,6 +159,7 @@ func New(ctx context.Context, opts Options) (*Queue, error) {
 	river.AddWorker(workers, &scheduleWorker{q: q})
 	river.AddWorker(workers, &maintainWorker{q: q})
 	client, err := b.newRiver(&river.Config{
+		ID: clientID(opts.Now()),
 		Queues: map[string]river.QueueConfig{
 			queueRun:     {MaxWorkers: opts.Concurrency},
 			queueReports: {MaxWorkers: 2},
@@ -174,8 +168,8 @@ func New(ctx context.Context, opts Options) (*Queue, error) {
 		PeriodicJobs:      append(q.maintenanceJobs(), opts.Periodic...),
 		FetchCooldown:     50 * time.Millisecond, // fetch at once when idle, at most 20 times a second under load
 		FetchPollInterval: 200 * time.Millisecond,
-		JobTimeout:        -1, // each job has its own timeout, set by the handler
-		MaxAttempts:       5,
+		JobTimeout:        -1,          // each job has its own timeout, set by the handler
+		MaxAttempts:       MaxAttempts, // the bot reports the last failure itself (see MaxAttempts)
 		Logger:            log.With("component", "river"),
 		// Jobs of a process that died are taken up at start-up in the
 		// embedded store, where there is one process (see rescue), and by
@@ -213,7 +207,29 @@ func (q *Queue) Start(ctx context.Context) error {
 	if err := q.river.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
+	q.log.Info("workers started", "river_client", q.river.ID())
 	return nil
+}
+
+// clientID names this process in River's tables (the elected leader, who
+// attempted a job) and in the leases it holds: the host, the start time
+// and the process id, so that an operator can tell replicas apart even on
+// one host.
+func clientID(now time.Time) string {
+	host, _ := os.Hostname()
+	host = strings.Map(func(r rune) rune {
+		if r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			return r
+		}
+		return '_'
+	}, host)
+	if host == "" {
+		host = "unknown_host"
+	}
+	if len(host) > 50 {
+		host = host[:50]
+	}
+	return fmt.Sprintf("%s_%s_pid%d", host, now.UTC().Format("2006_01_02T15_04_05_000000"), os.Getpid())
 }
 
 // rescue makes jobs that were running when the process died available again
@@ -368,7 +384,8 @@ func (q *Queue) commitBatch(batch []*recordReq) {
 }
 
 // recordTx writes a batch of deliveries in one transaction, and makes it
-// durable before anyone is answered.
+// durable before anyone is answered. Each step is one statement for the
+// whole batch on Postgres (see bulk.go).
 func (q *Queue) recordTx(ctx context.Context, batch []*recordReq) ([]Recorded, error) {
 	var keys []string
 	for _, r := range batch {
@@ -381,47 +398,61 @@ func (q *Queue) recordTx(ctx context.Context, batch []*recordReq) ([]Recorded, e
 	}
 	defer tx.rollback(ctx)
 	now := q.now()
-	seen := map[string]bool{}
-	var jb jobBatch
+	var lookup []string
+	for _, r := range batch {
+		if r.d.Ignored == "" {
+			lookup = append(lookup, r.d.Key)
+		}
+	}
+	recent, err := q.recentDeliveries(ctx, tx, lookup, now)
+	if err != nil {
+		return nil, err
+	}
 	results := make([]Recorded, len(batch))
+	var origins []string
+	var specs []Spec
+	var owners []int // the delivery of each spec
+	seen := map[string]bool{}
 	for i, r := range batch {
 		d := r.d
-		outcome, reason := OutcomeQueued, d.Ignored
 		switch {
-		case reason != "":
-			outcome = OutcomeIgnored
-		case seen[d.Key]:
-			outcome = OutcomeDuplicate
+		case d.Ignored != "":
+			results[i] = Recorded{Outcome: OutcomeIgnored, Reason: d.Ignored}
+		case seen[d.Key] || recent[d.Key]:
+			results[i] = Recorded{Outcome: OutcomeDuplicate}
 		default:
-			dup, err := q.recentDelivery(ctx, tx, d.Key, now)
-			if err != nil {
-				return nil, err
-			}
-			if dup {
-				outcome = OutcomeDuplicate
-			}
-		}
-		var ids []int64
-		if outcome == OutcomeQueued {
 			seen[d.Key] = true
-			ids, err = q.enqueueTx(ctx, tx, &jb, d.Key, d.Specs, now, true)
-			if err != nil {
-				return nil, err
-			}
-			if len(ids) == 0 {
-				outcome, reason = OutcomeIgnored, "every job it asks for was already queued"
+			results[i] = Recorded{Outcome: OutcomeQueued}
+			for _, s := range d.Specs {
+				origins, specs, owners = append(origins, d.Key), append(specs, s), append(owners, i)
 			}
 		}
-		body := string(d.Body)
+	}
+	var jb jobBatch
+	ids, err := q.enqueueTx(ctx, tx, &jb, origins, specs, now, true)
+	if err != nil {
+		return nil, err
+	}
+	for k, id := range ids {
+		if id != 0 {
+			results[owners[k]].Jobs = append(results[owners[k]].Jobs, id)
+		}
+	}
+	rows := make([]deliveryRow, len(batch))
+	for i, r := range batch {
+		res := &results[i]
+		if res.Outcome == OutcomeQueued && len(res.Jobs) == 0 {
+			res.Outcome, res.Reason = OutcomeIgnored, "every job it asks for was already queued"
+		}
+		body := string(r.d.Body)
 		if len(body) > 256<<10 {
 			body = body[:256<<10]
 		}
-		body = storableText(body)
-		if _, err := tx.exec(ctx, insertDelivery,
-			d.Key, d.Scope, d.Action, d.Repo, outcome, reason, body, now.UnixMilli()); err != nil {
-			return nil, fmt.Errorf("record delivery: %w", err)
-		}
-		results[i] = Recorded{Outcome: outcome, Reason: reason, Jobs: ids}
+		rows[i] = deliveryRow{key: r.d.Key, scope: r.d.Scope, action: r.d.Action, repo: r.d.Repo,
+			outcome: res.Outcome, reason: res.Reason, body: storableText(body)}
+	}
+	if err := q.insertDeliveries(ctx, tx, rows, now); err != nil {
+		return nil, err
 	}
 	if err := q.flushJobs(ctx, tx, &jb); err != nil {
 		return nil, err
@@ -475,16 +506,6 @@ func intakeKeys(specs []Spec) []string {
 	return keys
 }
 
-func (q *Queue) recentDelivery(ctx context.Context, tx txn, key string, now time.Time) (bool, error) {
-	var n int
-	err := tx.queryRow(ctx, recentDelivery,
-		key, OutcomeQueued, now.Add(-dedupeWindow).UnixMilli()).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("look up delivery: %w", err)
-	}
-	return n > 0, nil
-}
-
 // Enqueue creates jobs outside of a delivery (schedules, recovery, commands,
 // retries). Work already queued in the last day is not queued again.
 func (q *Queue) Enqueue(ctx context.Context, origin string, specs []Spec) ([]int64, error) {
@@ -499,9 +520,19 @@ func (q *Queue) enqueue(ctx context.Context, origin string, specs []Spec, dedupe
 	}
 	defer tx.rollback(ctx)
 	var jb jobBatch
-	ids, err := q.enqueueTx(ctx, tx, &jb, origin, specs, q.now(), dedupe)
+	origins := make([]string, len(specs))
+	for i := range origins {
+		origins[i] = origin
+	}
+	all, err := q.enqueueTx(ctx, tx, &jb, origins, specs, q.now(), dedupe)
 	if err != nil {
 		return nil, err
+	}
+	var ids []int64
+	for _, id := range all {
+		if id != 0 {
+			ids = append(ids, id)
+		}
 	}
 	if err := q.flushJobs(ctx, tx, &jb); err != nil {
 		return nil, err
@@ -533,7 +564,22 @@ func (q *Queue) flushJobs(ctx context.Context, tx txn, jb *jobBatch) error {
 	if len(res) != len(jb.params) {
 		return fmt.Errorf("enqueue jobs: River inserted %d of %d", len(res), len(jb.params))
 	}
-	// One statement sets every river_id: UPDATE ... SET river_id = CASE id ... END.
+	// One statement sets every river_id: from arrays on Postgres, whose
+	// statement text (prepared once per connection) is then the same for
+	// every batch; UPDATE ... SET river_id = CASE id ... END on SQLite.
+	if q.b.postgres() {
+		var ids, riverIDs []int64
+		for i, id := range jb.jobIDs {
+			if id != 0 {
+				ids, riverIDs = append(ids, id), append(riverIDs, res[i].Job.ID)
+			}
+		}
+		if _, err := tx.exec(ctx, `UPDATE hubbot_jobs AS j SET river_id = u.river_id
+			FROM unnest($1::bigint[], $2::bigint[]) AS u(id, river_id) WHERE j.id = u.id`, ids, riverIDs); err != nil {
+			return fmt.Errorf("record River ids: %w", err)
+		}
+		return nil
+	}
 	var b strings.Builder
 	var args []any
 	b.WriteString("UPDATE hubbot_jobs SET river_id = CASE id")
@@ -554,95 +600,132 @@ func (q *Queue) flushJobs(ctx context.Context, tx txn, jb *jobBatch) error {
 }
 
 // enqueueTx inserts jobs in tx, adds their River jobs to jb, and supersedes
-// older work for the same ref and action. It returns the new ids.
-func (q *Queue) enqueueTx(ctx context.Context, tx txn, jb *jobBatch, origin string, specs []Spec, now time.Time, dedupe bool) (ids []int64, err error) {
-	for _, s := range specs {
-		key := s.DedupeKey()
+// older work for the same ref and action. origins[i] is what asked for
+// specs[i] (a delivery key, "recovery", ...). It returns the id of each
+// spec's new job, or 0 where dedupe found the same work queued in the last
+// day (or earlier in specs).
+func (q *Queue) enqueueTx(ctx context.Context, tx txn, jb *jobBatch, origins []string, specs []Spec, now time.Time, dedupe bool) ([]int64, error) {
+	ids := make([]int64, len(specs))
+	keys := make([]string, len(specs))
+	for i, s := range specs {
+		keys[i] = s.DedupeKey()
+	}
+	recent := map[string]bool{}
+	if dedupe {
+		var err error
+		if recent, err = q.recentJobs(ctx, tx, keys, now); err != nil {
+			return nil, err
+		}
+	}
+	var js []newJob
+	var at []int // the position in specs of each of js
+	for i, s := range specs {
 		if dedupe {
-			var n int
-			if err := tx.queryRow(ctx, recentJob,
-				key, now.Add(-dedupeWindow).UnixMilli()).Scan(&n); err != nil {
-				return nil, fmt.Errorf("look up job: %w", err)
-			}
-			if n > 0 {
+			if recent[keys[i]] {
 				continue
 			}
+			recent[keys[i]] = true // asked for twice in one batch: once
 		}
 		specJSON, err := json.Marshal(s)
 		if err != nil {
 			return nil, fmt.Errorf("encode job: %w", err)
 		}
-		var id int64
-		err = tx.queryRow(ctx, insertJob,
-			origin, key, string(s.Kind), s.Action, s.Repo.String(), s.Ref, s.SHA, targetKey(s), string(specJSON), string(StateQueued), now.UnixMilli()).Scan(&id)
-		if err != nil {
-			return nil, fmt.Errorf("insert job: %w", err)
+		js = append(js, newJob{origin: origins[i], key: keys[i], spec: string(specJSON), s: s})
+		at = append(at, i)
+	}
+	newIDs, err := q.insertJobs(ctx, tx, js, now)
+	if err != nil {
+		return nil, err
+	}
+	for k, id := range newIDs {
+		ids[at[k]] = id
+		q.observe(js[k].s.Action, "", StateQueued)
+	}
+	skipped, err := q.supersedeTx(ctx, tx, jb, js, newIDs)
+	if err != nil {
+		return nil, err
+	}
+	for k, j := range js {
+		if skipped[newIDs[k]] {
+			continue // superseded in this same batch: it never runs
 		}
-		q.observe(s.Action, "", StateQueued)
-		if s.Kind == KindRun {
-			running, err := q.supersedeTx(ctx, tx, s, id)
-			if err != nil {
-				return nil, err
-			}
-			jb.cancelRunning = append(jb.cancelRunning, running...)
-		}
-		jb.params = append(jb.params, river.InsertManyParams{Args: runArgs{JobID: id}, InsertOpts: &river.InsertOpts{Queue: queueRun}})
-		jb.jobIDs = append(jb.jobIDs, id)
-		if s.Kind == KindRun && prNum(s) > 0 {
+		jb.params = append(jb.params, river.InsertManyParams{Args: runArgs{JobID: newIDs[k]}, InsertOpts: &river.InsertOpts{Queue: queueRun}})
+		jb.jobIDs = append(jb.jobIDs, newIDs[k])
+		if j.s.Kind == KindRun && prNum(j.s) > 0 {
 			// Show "queued" on the pull request at once.
-			jb.params = append(jb.params, river.InsertManyParams{Args: reportArgs{JobID: id}, InsertOpts: &river.InsertOpts{Queue: queueReports}})
+			jb.params = append(jb.params, river.InsertManyParams{Args: reportArgs{JobID: newIDs[k]}, InsertOpts: &river.InsertOpts{Queue: queueReports}})
 			jb.jobIDs = append(jb.jobIDs, 0)
 		}
-		ids = append(ids, id)
 	}
 	return ids, nil
 }
 
-// supersedeTx marks older queued or running jobs for the same repo, ref and
-// action as superseded by newID. Queued ones are skipped at once; running
-// ones are returned so their River jobs get cancelled.
-func (q *Queue) supersedeTx(ctx context.Context, tx txn, s Spec, newID int64) ([]int64, error) {
-	type old struct {
-		id, riverID int64
-		state       State
-		sha         string
-	}
-	var olds []old
-	rs, err := tx.query(ctx, supersededJobs,
-		s.Repo.String(), s.Ref, s.Action, string(KindRun), newID, string(StateQueued), string(StateRunning))
-	err = scanAll(rs, err, func(r rows) error {
-		var o old
-		var state string
-		err := r.Scan(&o.id, &state, &o.riverID, &o.sha)
-		o.state = State(state)
-		olds = append(olds, o)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("find superseded jobs: %w", err)
-	}
-	var cancel []int64
-	for _, o := range olds {
-		if o.sha == s.SHA {
-			continue // the same revision again (a command re-run): not superseded
+// supersedeTx lets each new run job (js, inserted as ids) supersede the
+// queued or running jobs of its repo, ref and action with a smaller id,
+// earlier ones of the same batch included, except those of the same
+// revision. Queued ones are skipped at once (their ids are returned);
+// running ones are added to jb.cancelRunning, to be cancelled once
+// committed.
+func (q *Queue) supersedeTx(ctx context.Context, tx txn, jb *jobBatch, js []newJob, ids []int64) (map[int64]bool, error) {
+	var refs []refKey
+	seen := map[refKey]bool{}
+	for _, j := range js {
+		if k := (refKey{j.s.Repo.String(), j.s.Ref, j.s.Action}); j.s.Kind == KindRun && !seen[k] {
+			seen[k] = true
+			refs = append(refs, k)
 		}
-		if o.state == StateQueued {
-			if _, err := tx.exec(ctx, `UPDATE hubbot_jobs SET state = $1, superseded_by = $2, conclusion = $3, summary = $4, finished_at = $5 WHERE id = $6`,
-				string(StateSkipped), newID, "superseded", fmt.Sprintf("superseded by %s", shortSHA(s.SHA)), q.now().UnixMilli(), o.id); err != nil {
+	}
+	live, err := q.liveJobs(ctx, tx, refs)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(live, func(a, b liveJob) int { return cmp.Compare(a.id, b.id) })
+	type verdict struct {
+		by    int64  // the job superseding it
+		bySHA string // that job's revision
+	}
+	verdicts := make([]verdict, len(live))
+	for k, j := range js {
+		if j.s.Kind != KindRun {
+			continue
+		}
+		ref := refKey{j.s.Repo.String(), j.s.Ref, j.s.Action}
+		for i, o := range live {
+			if o.ref != ref || o.id >= ids[k] || o.sha == j.s.SHA {
+				continue // another ref, newer, or the same revision again (a command re-run)
+			}
+			if o.state == StateQueued && verdicts[i].by != 0 {
+				continue // already skipped
+			}
+			verdicts[i] = verdict{ids[k], j.s.SHA}
+		}
+	}
+	skipped := map[int64]bool{}
+	for i, o := range live {
+		v := verdicts[i]
+		if v.by == 0 {
+			continue
+		}
+		if o.state == StateRunning {
+			if _, err := tx.exec(ctx, `UPDATE hubbot_jobs SET superseded_by = $1 WHERE id = $2`, v.by, o.id); err != nil {
 				return nil, fmt.Errorf("supersede job %d: %w", o.id, err)
 			}
-			q.observe(s.Action, StateQueued, StateSkipped)
+			jb.cancelRunning = append(jb.cancelRunning, o.riverID)
+			continue
+		}
+		if _, err := tx.exec(ctx, `UPDATE hubbot_jobs SET state = $1, superseded_by = $2, conclusion = $3, summary = $4, finished_at = $5 WHERE id = $6`,
+			string(StateSkipped), v.by, "superseded", fmt.Sprintf("superseded by %s", shortSHA(v.bySHA)), q.now().UnixMilli(), o.id); err != nil {
+			return nil, fmt.Errorf("supersede job %d: %w", o.id, err)
+		}
+		q.observe(o.ref.action, StateQueued, StateSkipped)
+		skipped[o.id] = true
+		if o.riverID != 0 {
 			if err := q.river.jobCancelTx(ctx, tx, o.riverID); err != nil {
 				return nil, fmt.Errorf("cancel superseded job: %w", err)
 			}
-			continue
 		}
-		if _, err := tx.exec(ctx, `UPDATE hubbot_jobs SET superseded_by = $1 WHERE id = $2`, newID, o.id); err != nil {
-			return nil, fmt.Errorf("supersede job %d: %w", o.id, err)
-		}
-		cancel = append(cancel, o.riverID)
 	}
-	return cancel, nil
+	return skipped, nil
 }
 
 // cancelRiverJobs asks River to cancel running jobs; their handler sees its

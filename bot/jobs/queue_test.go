@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,12 +25,12 @@ func spec(ref, sha, action string) Spec {
 // server is configured), each in a fresh database of its own.
 type store struct {
 	name string
-	open func(t *testing.T) Options
+	open func(t testing.TB) Options
 }
 
 var stores = []store{
-	{"sqlite", func(t *testing.T) Options { return Options{DataDir: t.TempDir()} }},
-	{"postgres", func(t *testing.T) Options {
+	{"sqlite", func(t testing.TB) Options { return Options{DataDir: t.TempDir()} }},
+	{"postgres", func(t testing.TB) Options {
 		return Options{DataDir: t.TempDir(), DatabaseURL: jobstest.PostgresURL(t)}
 	}},
 }
@@ -177,6 +178,57 @@ func TestSupersede(t *testing.T) {
 	})
 }
 
+// TestSupersedeWithinOneBatch: deliveries committed together supersede one
+// another in order, as if they had come one by one: of three revisions of a
+// ref, the queued older one and the first of the batch are skipped, the
+// last runs; the same revision asked for twice is queued once.
+func TestSupersedeWithinOneBatch(t *testing.T) {
+	forEachStore(t, func(t *testing.T, o Options) {
+		block := make(chan struct{})
+		var mu sync.Mutex
+		ran := map[string]int{}
+		q := startQueue(t, o, Handlers{Run: func(ctx context.Context, job *Job, log *Log) (Outcome, error) {
+			if strings.HasPrefix(job.Spec.Ref, "refs/heads/busy") {
+				<-block
+			}
+			mu.Lock()
+			ran[job.Spec.SHA]++
+			mu.Unlock()
+			return Outcome{State: StateSucceeded}, nil
+		}})
+		defer close(block)
+		// Both workers busy, so that "old" stays queued.
+		busy, err := q.Enqueue(t.Context(), "test", []Spec{spec("refs/heads/busy1", "x", "a"), spec("refs/heads/busy2", "x", "a")})
+		require.NoError(t, err)
+		waitState(t, q, busy[0], StateRunning)
+		waitState(t, q, busy[1], StateRunning)
+		old, err := q.Enqueue(t.Context(), "test", []Spec{spec("refs/heads/main", "old", "tests")})
+		require.NoError(t, err)
+
+		ids, err := q.Enqueue(t.Context(), "test", []Spec{spec("refs/heads/main", "first", "tests"),
+			spec("refs/heads/main", "last", "tests"), spec("refs/heads/main", "last", "tests")})
+		require.NoError(t, err)
+		require.Len(t, ids, 2, "the same revision twice is one job")
+		for _, c := range []struct {
+			id  int64
+			by  int64
+			sha string
+		}{{old[0], ids[0], "first"}, {ids[0], ids[1], "last"}} {
+			job, err := q.Job(t.Context(), c.id)
+			require.NoError(t, err)
+			assert.Equal(t, StateSkipped, job.State)
+			assert.Equal(t, c.by, job.SupersededBy)
+			assert.Equal(t, "superseded by "+c.sha, job.Summary)
+		}
+		block <- struct{}{}
+		block <- struct{}{}
+		waitState(t, q, ids[1], StateSucceeded)
+		mu.Lock()
+		defer mu.Unlock()
+		assert.Equal(t, map[string]int{"x": 2, "last": 1}, ran)
+	})
+}
+
 func TestSameRefNeverRunsConcurrently(t *testing.T) {
 	forEachStore(t, func(t *testing.T, o Options) {
 		var mu sync.Mutex
@@ -220,6 +272,12 @@ func TestTemporaryErrorsRetry(t *testing.T) {
 		job := waitState(t, q, ids[0], StateSucceeded)
 		assert.Equal(t, 2, job.Attempt)
 		assert.Contains(t, job.Log, "temporary error")
+		// River gives up after the attempts the bot counts on (see MaxAttempts).
+		var riverID int64
+		require.NoError(t, q.db.queryRow(t.Context(), `SELECT river_id FROM hubbot_jobs WHERE id = $1`, ids[0]).Scan(&riverID))
+		rj, err := q.river.JobGet(t.Context(), riverID)
+		require.NoError(t, err)
+		assert.Equal(t, MaxAttempts, rj.MaxAttempts)
 	})
 }
 
@@ -285,5 +343,25 @@ func TestPickupLatency(t *testing.T) {
 			Specs: []Spec{spec("refs/heads/main", "a", "one")}})
 		require.NoError(t, err)
 		t.Logf("pickup latency: %v (reported, not asserted)", (<-started).Sub(at))
+	})
+}
+
+// TestScheduleTickRunsOnce: two River jobs for the same tick (fired by an
+// old and a new leader during a handover) run it once; a retry of the first
+// is still its own; the next tick is new.
+func TestScheduleTickRunsOnce(t *testing.T) {
+	forEachStore(t, func(t *testing.T, o Options) {
+		q := startQueue(t, o, Handlers{})
+		args := scheduleArgs{Index: 0, Action: "nightly", Repos: []string{"acme/tiny"}}
+		tick := time.Date(2026, 12, 5, 3, 0, 0, 0, time.UTC)
+		for _, c := range []struct {
+			riverID int64
+			tick    time.Time
+			first   bool
+		}{{41, tick, true}, {42, tick, false}, {41, tick, true}, {43, tick.Add(time.Minute), true}} {
+			got, err := q.claimTick(t.Context(), args, c.tick, c.riverID)
+			require.NoError(t, err)
+			assert.Equal(t, c.first, got, "job %d at %s", c.riverID, c.tick)
+		}
 	})
 }
