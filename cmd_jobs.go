@@ -15,6 +15,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/hubbot/hubbot/bot/jobs"
 )
 
 // apiJob is a job as GET /api/jobs and /api/jobs/{id} answer it.
@@ -233,13 +235,14 @@ func logsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 			fmt.Fprintf(stderr, "hubbot logs: %v\n", err)
 			return 1
 		}
-		log := out.Job.Log
-		if printed > len(log) { // the log was cut in the middle: start over
-			fmt.Fprintln(stdout, "[... the log was cut; printing it again ...]")
-			printed = 0
+		// Offsets count bytes written, so they survive the cut of a long
+		// log's middle: a marker says what was missed, then the tail.
+		chunk := jobs.LogFrom(out.Job.Log, printed)
+		if chunk.Reset {
+			fmt.Fprintln(stdout, "[... the log was rewritten; printing it again ...]")
 		}
-		io.WriteString(stdout, log[printed:])
-		printed = len(log)
+		io.WriteString(stdout, chunk.Text)
+		printed = chunk.Next
 		if !*follow || terminalState(out.Job.State) {
 			if *follow {
 				fmt.Fprintf(stderr, "hubbot logs: job %d %s\n", id, out.Job.State)

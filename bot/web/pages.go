@@ -227,16 +227,18 @@ func (s *Server) job(c *gin.Context) {
 		s.log.Warn("attempts", "job", job.ID, "error", err)
 	}
 	running := !jobs.Terminal(job.State)
-	logText := job.Log
+	logText, offset := job.Log, jobs.LogEnd(job.Log)
 	if running {
-		logText = logText[:safeCut(logText, len(logText)-s.holdback(logText))]
+		cut := safeCut(logText, len(logText)-s.holdback(logText))
+		offset -= len(logText) - cut
+		logText = logText[:cut]
 	}
 	title := fmt.Sprintf("Job %d", job.ID)
 	if job.Spec.Action != "" {
 		title += " · " + job.Spec.Action
 	}
 	s.render(c, http.StatusOK, "job", title, map[string]any{
-		"Job": job, "Attempts": attempts, "Log": s.redact(logText), "Offset": len(logText), "Running": running,
+		"Job": job, "Attempts": attempts, "Log": s.redact(logText), "Offset": offset, "Running": running,
 		"Operator": viewerOf(c).operator, "Endpoint": strings.TrimRight(s.cfg.Hub.Endpoint, "/"),
 		"Duration": duration(job),
 	})
