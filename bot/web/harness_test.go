@@ -156,9 +156,17 @@ func (w *world) push(t *testing.T, repo hubclient.Repo, action string, want jobs
 	if action == "model-card-pr" { // a pull request whose card is broken
 		action, ref, pr, trigger = "model-card", "refs/pr/1", 1, "pull_request"
 	}
-	rec, err := w.queue.Record(t.Context(), jobs.Delivery{Key: "content:" + repo.String() + "@" + sha, Scope: "repo.content",
+	return w.record(t, jobs.Spec{Kind: jobs.KindRun, Action: action, Trigger: trigger, Repo: repo, Ref: ref, SHA: sha, Discussion: pr}, want)
+}
+
+// record records a delivery asking for spec and returns the job id once it
+// reached want.
+func (w *world) record(t *testing.T, spec jobs.Spec, want jobs.State) int64 {
+	t.Helper()
+	repo := spec.Repo
+	rec, err := w.queue.Record(t.Context(), jobs.Delivery{Key: "content:" + repo.String() + "@" + spec.SHA + ":" + spec.Ref, Scope: "repo.content",
 		Action: "update", Repo: repo.String(), Body: []byte(`{"event":{"scope":"repo.content"},"secret":"` + adminToken + `"}`),
-		Specs: []jobs.Spec{{Kind: jobs.KindRun, Action: action, Trigger: trigger, Repo: repo, Ref: ref, SHA: sha, Discussion: pr}}})
+		Specs: []jobs.Spec{spec}})
 	require.NoError(t, err)
 	require.Len(t, rec.Jobs, 1)
 	id := rec.Jobs[0]
