@@ -35,6 +35,7 @@ type world struct {
 	queue            *jobs.Queue
 	url              string
 	alice, bob, olga hubtest.User
+	bot              hubtest.User // the bot's account
 	public, private  hubclient.Repo
 
 	mu      sync.Mutex
@@ -43,7 +44,9 @@ type world struct {
 }
 
 type worldOpts struct {
-	private bool // [dashboard] public = false
+	private   bool                 // [dashboard] public = false
+	configure func(*config.Config) // changes the configuration before the dashboard starts
+	now       func() time.Time     // the dashboard's clock; nil for time.Now
 }
 
 func newWorld(t *testing.T, o worldOpts) *world {
@@ -54,6 +57,7 @@ func newWorld(t *testing.T, o worldOpts) *world {
 	w := &world{hub: hub, release: map[int64]chan struct{}{}, started: make(chan *jobs.Log, 8)}
 	w.alice, w.bob, w.olga = hub.AddUser("alice"), hub.AddUser("bob"), hub.AddUser("olga")
 	botUser := hub.AddUser("hubbot")
+	w.bot = botUser
 	hub.AddOrg("acme", w.alice)
 	require.NoError(t, hub.AddOrgMember("acme", botUser, hubtest.RoleRead))
 	for _, spec := range []hubtest.RepoSpec{{ID: "acme/open-model"}, {ID: "acme/secret-model", Private: true}} {
@@ -94,8 +98,11 @@ func newWorld(t *testing.T, o worldOpts) *world {
 	cfg.Actions = []config.Action{{Name: "model-card", Uses: "modelcard", On: []string{"push"}}, {Name: "convert", Uses: "safetensors", On: []string{"push", "command"}}}
 	cfg.Actions[0].Paths = []string{"README.md"}
 	cfg.Secrets.WebhookSecrets = []string{"webhook-secret-for-tests"}
+	if o.configure != nil {
+		o.configure(cfg)
+	}
 	srv, err := web.New(web.Options{Store: q, Config: cfg, Version: "test", BotName: func() string { return "hubbot" },
-		PollInterval: 20 * time.Millisecond})
+		PollInterval: 20 * time.Millisecond, Now: o.now})
 	require.NoError(t, err)
 	r := gin.New()
 	srv.Routes(r)

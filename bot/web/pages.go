@@ -51,7 +51,7 @@ func (s *Server) home(c *gin.Context) {
 		"PublicURLSet": cfg.Server.PublicURL != "", "SecretSet": len(cfg.Secrets.WebhookSecrets) > 0,
 		"Actions": cfg.Actions, "Recovery": shortDuration(cfg.Workers.RecoveryInterval.D()),
 		"Allow": cfg.Repos.Allow, "Deny": cfg.Repos.Deny, "Recent": recent, "Operator": v.operator,
-		"Public": cfg.Dashboard.Public,
+		"Public": cfg.Dashboard.Public, "Hook": s.webhookStatus(c.Request.Context()),
 	})
 }
 
