@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -47,6 +48,7 @@ type worldOpts struct {
 	private   bool                 // [dashboard] public = false
 	configure func(*config.Config) // changes the configuration before the dashboard starts
 	now       func() time.Time     // the dashboard's clock; nil for time.Now
+	publicURL bool                 // server.public_url is the dashboard's own address
 }
 
 func newWorld(t *testing.T, o worldOpts) *world {
@@ -98,6 +100,12 @@ func newWorld(t *testing.T, o worldOpts) *world {
 	cfg.Actions = []config.Action{{Name: "model-card", Uses: "modelcard", On: []string{"push"}}, {Name: "convert", Uses: "safetensors", On: []string{"push", "command"}}}
 	cfg.Actions[0].Paths = []string{"README.md"}
 	cfg.Secrets.WebhookSecrets = []string{"webhook-secret-for-tests"}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	w.url = "http://" + ln.Addr().String()
+	if o.publicURL {
+		cfg.Server.PublicURL = w.url
+	}
 	if o.configure != nil {
 		o.configure(cfg)
 	}
@@ -106,9 +114,11 @@ func newWorld(t *testing.T, o worldOpts) *world {
 	require.NoError(t, err)
 	r := gin.New()
 	srv.Routes(r)
-	ts := httptest.NewServer(r)
+	ts := httptest.NewUnstartedServer(r)
+	ts.Listener.Close()
+	ts.Listener = ln
+	ts.Start()
 	t.Cleanup(ts.Close)
-	w.url = ts.URL
 	return w
 }
 

@@ -71,15 +71,7 @@ func TestHomeShowsWebhookSync(t *testing.T) {
 	assert.NotContains(t, anon, "create a webhook for", "the details are for operators")
 	assert.Equal(t, 1, webhookLists(w.hub), "two views within a minute ask the Hub once")
 
-	bot, err := hubclient.New(hubclient.Options{Endpoint: w.hub.URL, Token: w.bot.Token})
-	require.NoError(t, err)
-	cfg := config.Default()
-	cfg.Server.PublicURL, cfg.Hub.Watch = "http://127.0.0.1:9", []string{"acme/*"}
-	cfg.Secrets.WebhookSecrets = []string{"webhook-secret-for-tests"}
-	want, err := hooksync.Wanted(cfg)
-	require.NoError(t, err)
-	_, hook, err := hooksync.Sync(t.Context(), bot, want)
-	require.NoError(t, err)
+	bot, hook := syncWebhook(t, w, "http://127.0.0.1:9", "acme/*")
 
 	assert.Contains(t, home(admin...), `id="webhook-state">missing<`, "still the answer of a moment ago")
 	clk.Add(61 * time.Second)
@@ -89,7 +81,7 @@ func TestHomeShowsWebhookSync(t *testing.T) {
 	assert.NotContains(t, page, `id="webhook-changes"`)
 
 	// Someone edits the webhook on the Hub.
-	_, err = bot.UpdateWebhook(t.Context(), hook.ID, hubclient.WebhookSpec{URL: hookURL, Secret: "webhook-secret-for-tests",
+	_, err := bot.UpdateWebhook(t.Context(), hook.ID, hubclient.WebhookSpec{URL: hookURL, Secret: "webhook-secret-for-tests",
 		Watched: []hubclient.WatchedItem{{Type: "org", Name: "acme"}, {Type: "user", Name: "bob"}}, Domains: []string{"repo"}})
 	require.NoError(t, err)
 	clk.Add(61 * time.Second)
@@ -136,4 +128,20 @@ func TestHomeWebhookNotChecked(t *testing.T) {
 			assert.Zero(t, webhookLists(w.hub))
 		})
 	}
+}
+
+// syncWebhook makes the bot's webhook on the fake Hub what a configuration
+// with publicURL and watch wants, as `hubbot webhook sync` does.
+func syncWebhook(t *testing.T, w *world, publicURL string, watch ...string) (*hubclient.Client, *hubclient.Webhook) {
+	t.Helper()
+	bot, err := hubclient.New(hubclient.Options{Endpoint: w.hub.URL, Token: w.bot.Token})
+	require.NoError(t, err)
+	cfg := config.Default()
+	cfg.Server.PublicURL, cfg.Hub.Watch = publicURL, watch
+	cfg.Secrets.WebhookSecrets = []string{"webhook-secret-for-tests"}
+	want, err := hooksync.Wanted(cfg)
+	require.NoError(t, err)
+	_, hook, err := hooksync.Sync(t.Context(), bot, want)
+	require.NoError(t, err)
+	return bot, hook
 }
