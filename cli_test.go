@@ -112,6 +112,12 @@ func TestErrors(t *testing.T) {
 		{"dev unknown subcommand", []string{"dev", "start"}, 2},
 		{"dev comment without num", []string{"dev", "comment", "hello"}, 2},
 		{"check-config missing file", []string{"check-config", "--config", "testdata/no-such.toml"}, 1},
+		{"jobs extra argument", []string{"jobs", "extra"}, 2},
+		{"jobs bad url", []string{"jobs", "--url", "ftp://x"}, 2},
+		{"logs without id", []string{"logs"}, 2},
+		{"logs bad id", []string{"logs", "x"}, 2},
+		{"logs bad interval", []string{"logs", "3", "--interval", "0s"}, 2},
+		{"convert from the hub, two revisions", []string{"convert", "hf://alice/tiny@v1", "--revision", "v2", "out"}, 2},
 	}
 	var all strings.Builder
 	for _, tt := range tests {

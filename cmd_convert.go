@@ -32,8 +32,8 @@ pickles that would run code (anything beyond tensors and plain containers),
 sizes over the limits, and existing files unless --force is given. Every
 written tensor is verified against the checkpoint before it is kept.
 
-A progress line (bytes, files, rate, time left) goes to stderr when it is a
-terminal.`
+A progress line (bytes, tensors, rate, time left) goes to stderr when it is
+a terminal.`
 
 func convertCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	if code, handled := convertHub(ctx, args, stdout, stderr, getenv); handled {
@@ -92,8 +92,7 @@ func convertInto(ctx context.Context, src, dst string, force bool, progress *con
 	defer os.RemoveAll(stage)
 	opts := safetensors.Options{}
 	if progress != nil {
-		progress.watch(stage)
-		opts.Log = progress
+		progress.options(&opts, stage)
 	}
 	rep, err := safetensors.ConvertPath(ctx, src, filepath.Join(stage, "out"), opts)
 	if err != nil {
@@ -195,22 +194,31 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// convertProgress redraws one status line on a terminal: the bytes written
-// so far against the size of the source, files started, rate and time left.
+// convertProgress redraws one status line on a terminal: bytes written of
+// the source's size, tensors written (and where the current file is), the
+// rate and the time left. The converter reports between tensors
+// (safetensors.Options.Progress); the line is redrawn five times a second.
 type convertProgress struct {
 	w     io.Writer
-	total int64
+	total int64 // the source's size: the output is about as large
+	now   func() time.Time
 	start time.Time
 
-	mu    sync.Mutex
-	stage string
-	files int
-	done  chan struct{}
-	wg    sync.WaitGroup
+	mu          sync.Mutex
+	stage       string // where the outputs are being written
+	files       int
+	doneBytes   int64 // of the files finished
+	doneTensors int
+	fileBytes   int64 // of the file being written
+	fileTensors int
+	fileTotal   int
+
+	done chan struct{}
+	wg   sync.WaitGroup
 }
 
 func startProgress(w io.Writer, src string) *convertProgress {
-	p := &convertProgress{w: w, total: treeSize(src), start: time.Now(), done: make(chan struct{})}
+	p := newProgress(w, treeSize(src), time.Now)
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
@@ -228,6 +236,18 @@ func startProgress(w io.Writer, src string) *convertProgress {
 	return p
 }
 
+func newProgress(w io.Writer, total int64, now func() time.Time) *convertProgress {
+	return &convertProgress{w: w, total: total, now: now, start: now(), done: make(chan struct{})}
+}
+
+// options hooks the progress into a conversion.
+func (p *convertProgress) options(opts *safetensors.Options, stage string) {
+	p.mu.Lock()
+	p.stage = stage
+	p.mu.Unlock()
+	opts.Log, opts.Progress = p, p.tensor
+}
+
 // Write receives the converter's per-file log lines.
 func (p *convertProgress) Write(b []byte) (int, error) {
 	if strings.HasPrefix(string(b), "converting ") {
@@ -238,34 +258,53 @@ func (p *convertProgress) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-func (p *convertProgress) watch(stage string) {
+// tensor is safetensors.Options.Progress: done of total tensors of the
+// current file are written, and written bytes of it. A file starts at 0.
+func (p *convertProgress) tensor(done, total int, written int64) {
 	p.mu.Lock()
-	p.stage = stage
+	if done == 0 { // a new file: the one before is finished
+		p.doneBytes += p.fileBytes
+		p.doneTensors += p.fileTensors
+	}
+	p.fileTensors, p.fileTotal, p.fileBytes = done, total, written
 	p.mu.Unlock()
 }
 
-func (p *convertProgress) draw() {
+// line is the status line as it stands.
+func (p *convertProgress) line() string {
 	p.mu.Lock()
 	stage, files := p.stage, p.files
+	written, tensors := p.doneBytes+p.fileBytes, p.doneTensors+p.fileTensors
+	fileTensors, fileTotal := p.fileTensors, p.fileTotal
 	p.mu.Unlock()
-	written := treeSize(stage)
-	elapsed := time.Since(p.start).Seconds()
+	if onDisk := treeSize(stage); stage != "" && onDisk > written {
+		written = onDisk // inside a large tensor, the file on disk is ahead
+	}
+	elapsed := p.now().Sub(p.start).Seconds()
 	rate := float64(written) / max(elapsed, 0.001)
 	eta := "?"
 	if rate > 0 && p.total > written {
-		eta = (time.Duration(float64(p.total-written)/rate) * time.Second).Round(time.Second).String()
+		eta = time.Duration(float64(p.total-written) / rate * float64(time.Second)).Round(time.Second).String()
 	}
-	fmt.Fprintf(p.w, "\r\x1b[Kconverting: %s of %s, %d file%s, %s/s, %s left", sizeText(written), sizeText(p.total),
-		files, plural(files), sizeText(int64(rate)), eta)
+	where := ""
+	if fileTotal > 0 {
+		where = fmt.Sprintf(" (file %d: %d of %d)", files, fileTensors, fileTotal)
+	}
+	return fmt.Sprintf("converting: %s of %s, %d tensor%s%s, %s/s, %s left", sizeText(written), sizeText(p.total),
+		tensors, plural(tensors), where, sizeText(int64(rate)), eta)
 }
 
-// stop clears the progress line; a nil progress does nothing.
+func (p *convertProgress) draw() { fmt.Fprint(p.w, "\r\x1b[K"+p.line()) }
+
+// stop draws the line a last time, then clears it; a nil progress does
+// nothing.
 func (p *convertProgress) stop() {
 	if p == nil {
 		return
 	}
 	close(p.done)
 	p.wg.Wait()
+	p.draw()
 	fmt.Fprint(p.w, "\r\x1b[K")
 }
 

@@ -30,29 +30,27 @@ func convertHub(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	fs := newFlags("convert", stderr)
 	repoFlag := fs.String("repo", "", "the Hub model repository ns/name to convert")
 	revFlag := fs.String("revision", "", "branch, tag or commit of --repo (default main)")
-	if fs.Parse(args) != nil {
-		return 2, true
+	pos, err := parseArgs(fs, args, 0, -1)
+	if err != nil {
+		return usageError(stderr, "convert", err), true
 	}
-	const usage = "usage: hubbot convert hf://ns/name[@rev] DST, or hubbot convert --repo ns/name [--revision REV] DST"
+	const usage = "want hf://ns/name[@rev] DST, or --repo ns/name [--revision REV] DST"
 	var id, rev, dst string
 	switch {
-	case *repoFlag != "" && fs.NArg() == 1:
-		id, rev, dst = *repoFlag, *revFlag, fs.Arg(0)
-	case *repoFlag == "" && fs.NArg() == 2 && strings.HasPrefix(fs.Arg(0), "hf://"):
-		id, rev, _ = strings.Cut(strings.TrimPrefix(fs.Arg(0), "hf://"), "@")
-		dst = fs.Arg(1)
+	case *repoFlag != "" && len(pos) == 1:
+		id, rev, dst = *repoFlag, *revFlag, pos[0]
+	case *repoFlag == "" && len(pos) == 2 && strings.HasPrefix(pos[0], "hf://"):
+		id, rev, _ = strings.Cut(strings.TrimPrefix(pos[0], "hf://"), "@")
+		dst = pos[1]
 		if *revFlag != "" {
-			fmt.Fprintln(stderr, "hubbot convert: give the revision in hf://ns/name@rev or with --repo, not both")
-			return 2, true
+			return usagef(stderr, "convert", "give the revision in hf://ns/name@rev or with --repo, not both"), true
 		}
 	default:
-		fmt.Fprintln(stderr, usage)
-		return 2, true
+		return usagef(stderr, "convert", "%s", usage), true
 	}
 	rep, err := convertFromHub(ctx, id, rev, dst, getenv)
 	if err != nil {
-		fmt.Fprintf(stderr, "hubbot convert: %s\n", oneLine(err.Error()))
-		return 1, true
+		return fail(stderr, "convert: %s", err.Error()), true
 	}
 	fmt.Fprint(stdout, rep.String())
 	return 0, true

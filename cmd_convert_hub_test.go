@@ -80,7 +80,7 @@ func TestConvertFromHubFailures(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{name: "no such repo", args: []string{"hf://alice/nothing"}, code: 1, msg: "hubbot convert:"},
+		{name: "no such repo", args: []string{"hf://alice/nothing"}, code: 1, msg: "hubbot: convert:"},
 		{name: "not a repo name", args: []string{"hf://alice"}, code: 1, msg: `"alice" is not a repository name`},
 		{name: "two revisions", args: []string{"--revision", "main", "hf://alice/sharded@main"}, code: 2, msg: "not both"},
 		{name: "storage ignores ranges", args: []string{"hf://alice/sharded"}, code: 1, msg: "does not serve byte ranges",

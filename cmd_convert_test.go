@@ -6,9 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hubbot/hubbot/actions/safetensors"
 )
 
 // checkpoint is the demo repo's small real PyTorch checkpoint.
@@ -92,18 +95,28 @@ func TestConvert(t *testing.T) {
 	})
 }
 
-// TestConvertProgress draws the progress line for a conversion: bytes of
-// the total, files, rate and time left.
+// TestConvertProgress draws the progress line as the converter reports
+// tensors: bytes of the total, tensors, where the current file is, rate and
+// time left, on a clock the test moves.
 func TestConvertProgress(t *testing.T) {
 	var line bytes.Buffer
-	p := &convertProgress{w: &line, total: 2000, done: make(chan struct{})}
-	stage := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(stage, "part"), make([]byte, 1000), 0o644))
-	p.watch(stage)
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	p := newProgress(&line, 4000, func() time.Time { return now })
+	var opts safetensors.Options
+	p.options(&opts, "")
+	step := func(d time.Duration, done, total int, written int64) string {
+		now = now.Add(d)
+		opts.Progress(done, total, written)
+		return p.line()
+	}
 	p.Write([]byte("converting a.bin -> a.safetensors\n"))
-	p.start = p.start.Add(-1) // any elapsed time
-	p.draw()
-	assert.Regexp(t, `converting: 1\.0 kB of 2\.0 kB, 1 file, .+/s, .+ left`, line.String())
+	assert.Equal(t, "converting: 100 B of 4.0 kB, 0 tensors (file 1: 0 of 3), 100 B/s, 39s left", step(time.Second, 0, 3, 100))
+	assert.Equal(t, "converting: 1.0 kB of 4.0 kB, 2 tensors (file 1: 2 of 3), 500 B/s, 6s left", step(time.Second, 2, 3, 1000))
+	step(0, 3, 3, 2000)
+	p.Write([]byte("converting b.bin -> b.safetensors\n"))
+	assert.Equal(t, "converting: 2.1 kB of 4.0 kB, 3 tensors (file 2: 0 of 1), 700 B/s, 3s left", step(time.Second, 0, 1, 100),
+		"the first file's bytes and tensors carry over")
+	assert.Equal(t, "converting: 4.0 kB of 4.0 kB, 4 tensors (file 2: 1 of 1), 1.0 kB/s, ? left", step(time.Second, 1, 1, 2000))
 	p.stop()
 	assert.True(t, bytes.HasSuffix(line.Bytes(), []byte("\r\x1b[K")), "the line is cleared at the end")
 }

@@ -89,13 +89,16 @@ func devCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	s := env.State
 	fmt.Fprintf(stdout, `hubbot dev: the bot and a fake Hub, on this machine only
 
-  bot        %s/   (jobs: %s/api/jobs, deliveries: %s/api/deliveries)
+  dashboard  %s/
+             %s/repos/%s   (the demo repo's results)
+             %s/jobs   (jobs and their live logs)
+             %s/deliveries   (the webhooks the bot received)
   fake Hub   %s   (users: alice owns %s, bob, %s is the bot)
   config     %s
   data       %s   (logs: %s)
 
 alice pushed a model card with mistakes and a PyTorch checkpoint; the bot is at work...
-`, s.BotURL, s.BotURL, s.BotURL, s.HubURL, s.Repo, s.BotUser, cfgName, s.Dir, filepath.Join(s.Dir, devenv.LogFile))
+`, s.BotURL, s.BotURL, s.Repo, s.BotURL, s.BotURL, s.HubURL, s.Repo, s.BotUser, cfgName, s.Dir, filepath.Join(s.Dir, devenv.LogFile))
 
 	settle, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	err = env.Settle(settle)
@@ -103,7 +106,7 @@ alice pushed a model card with mistakes and a PyTorch checkpoint; the bot is at 
 	if err == nil {
 		printDevTry(ctx, stdout, s)
 	} else if ctx.Err() == nil {
-		fmt.Fprintf(stdout, "the bot is still busy after 2 minutes; see %s/api/jobs\n", s.BotURL)
+		fmt.Fprintf(stdout, "the bot is still busy after 2 minutes; see %s/jobs\n", s.BotURL)
 	}
 	if err := <-served; err != nil {
 		return fail(stderr, "dev: %v (data kept in %s)", err, s.Dir)
@@ -127,7 +130,7 @@ func printDevTry(ctx context.Context, w io.Writer, s devenv.State) {
 		}
 		fmt.Fprintf(w, "  #%d %s by %s: %q\n", d.Num, kind, d.AuthorName(), d.Title)
 	}
-	fmt.Fprintf(w, "  (on the fake Hub: %s/api/models/%s/discussions/N)\n", s.HubURL, s.Repo)
+	fmt.Fprintf(w, "  (on the fake Hub: %s/api/models/%s/discussions/N; the bot's results: %s/repos/%s)\n", s.HubURL, s.Repo, s.BotURL, s.Repo)
 	next := len(list) + 1
 	clone := filepath.Join(s.Dir, devenv.CloneDir)
 	fmt.Fprintf(w, `

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -72,7 +74,18 @@ func TestDevEndToEnd(t *testing.T) {
 
 	state, err := devenv.ReadState(devDir)
 	require.NoError(t, err)
-	assert.Contains(t, out.String(), state.BotURL+"/api/jobs")
+	// It prints the dashboard's pages, and they answer.
+	for _, page := range []struct{ path, h1 string }{{"/", "hubbot"}, {"/repos/" + state.Repo, state.Repo},
+		{"/jobs", "Jobs"}, {"/deliveries", "Deliveries"}} {
+		assert.Regexp(t, `\s`+regexp.QuoteMeta(state.BotURL+page.path)+`\s`, out.String(), "the banner links %s", page.path)
+		resp, err := http.Get(state.BotURL + page.path)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode, page.path)
+		assert.Contains(t, string(body), "<h1>"+page.h1, page.path)
+	}
+	assert.NotContains(t, out.String(), state.BotURL+"/api/", "the operator API is for scripts, not the place to send people")
 	assert.Contains(t, out.String(), "git clone -q "+state.CloneURL("alice"))
 	hub, err := hubclient.New(hubclient.Options{Endpoint: state.HubURL, Token: state.Tokens["alice"]})
 	require.NoError(t, err)

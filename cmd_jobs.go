@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/hubbot/hubbot/bot/jobs"
 )
 
 // apiJob is a job as GET /api/jobs and /api/jobs/{id} answer it.
@@ -120,17 +121,12 @@ func jobsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	action := fs.String("action", "", "only jobs of this action")
 	limit := fs.Int("limit", 30, "how many jobs, at most 1000")
 	asJSON := fs.Bool("json", false, "print the API's JSON")
-	if code, done := parseAPIFlags(fs, args); done {
-		return code
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "hubbot jobs: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	if _, err := parseArgs(fs, args, 0, 0); err != nil {
+		return usageError(stderr, "jobs", err)
 	}
 	c, err := newAPIClient(*apiURL, getenv)
 	if err != nil {
-		fmt.Fprintf(stderr, "hubbot jobs: %v\n", err)
-		return 2
+		return usagef(stderr, "jobs", "%v", err)
 	}
 	q := url.Values{}
 	for k, v := range map[string]string{"repo": *repo, "state": *state, "action": *action} {
@@ -143,15 +139,13 @@ func jobsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		Jobs []json.RawMessage `json:"jobs"`
 	}
 	if err := c.get(ctx, "/api/jobs?"+q.Encode(), &out); err != nil {
-		fmt.Fprintf(stderr, "hubbot jobs: %v\n", err)
-		return 1
+		return fail(stderr, "jobs: %v", err)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(out); err != nil {
-			fmt.Fprintf(stderr, "hubbot jobs: %v\n", err)
-			return 1
+			return fail(stderr, "jobs: %v", err)
 		}
 		return 0
 	}
@@ -164,8 +158,7 @@ func jobsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	for _, raw := range out.Jobs {
 		var j apiJob
 		if err := json.Unmarshal(raw, &j); err != nil {
-			fmt.Fprintf(stderr, "hubbot jobs: read a job: %v\n", err)
-			return 1
+			return fail(stderr, "jobs: read a job: %v", err)
 		}
 		what := j.Spec.Action
 		if what == "" {
@@ -200,26 +193,20 @@ func logsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	follow := fs.Bool("follow", false, "keep printing the log until the job ends")
 	fs.BoolVar(follow, "f", false, "short for --follow")
 	interval := fs.Duration("interval", time.Second, "how often --follow asks")
-	if code, done := parseAPIFlags(fs, args); done {
-		return code
+	pos, err := parseArgs(fs, args, 1, 1)
+	if err != nil {
+		return usageError(stderr, "logs", err)
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "hubbot logs: want one job id")
-		return 2
-	}
-	id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+	id, err := strconv.ParseInt(pos[0], 10, 64)
 	if err != nil || id <= 0 {
-		fmt.Fprintf(stderr, "hubbot logs: job id %q is not a number\n", fs.Arg(0))
-		return 2
+		return usagef(stderr, "logs", "job id %q is not a number", pos[0])
 	}
 	if *interval <= 0 {
-		fmt.Fprintln(stderr, "hubbot logs: --interval must be positive")
-		return 2
+		return usagef(stderr, "logs", "--interval must be positive")
 	}
 	c, err := newAPIClient(*apiURL, getenv)
 	if err != nil {
-		fmt.Fprintf(stderr, "hubbot logs: %v\n", err)
-		return 2
+		return usagef(stderr, "logs", "%v", err)
 	}
 	printed := 0
 	for {
@@ -230,19 +217,19 @@ func logsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 			if errors.Is(err, context.Canceled) || ctx.Err() != nil {
 				return 1
 			}
-			fmt.Fprintf(stderr, "hubbot logs: %v\n", err)
-			return 1
+			return fail(stderr, "logs: %v", err)
 		}
-		log := out.Job.Log
-		if printed > len(log) { // the log was cut in the middle: start over
-			fmt.Fprintln(stdout, "[... the log was cut; printing it again ...]")
-			printed = 0
+		// Offsets count bytes written, so they survive the cut of a long
+		// log's middle: a marker says what was missed, then the tail.
+		chunk := jobs.LogFrom(out.Job.Log, printed)
+		if chunk.Reset {
+			fmt.Fprintln(stdout, "[... the log was rewritten; printing it again ...]")
 		}
-		io.WriteString(stdout, log[printed:])
-		printed = len(log)
+		io.WriteString(stdout, chunk.Text)
+		printed = chunk.Next
 		if !*follow || terminalState(out.Job.State) {
 			if *follow {
-				fmt.Fprintf(stderr, "hubbot logs: job %d %s\n", id, out.Job.State)
+				fmt.Fprintf(stderr, "hubbot: logs: job %d %s\n", id, out.Job.State)
 			}
 			return 0
 		}
@@ -252,19 +239,6 @@ func logsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		case <-time.After(*interval):
 		}
 	}
-}
-
-// parseAPIFlags parses the flags of jobs and logs: -h exits 0, a usage
-// error exits 2; done says the command is over.
-func parseAPIFlags(fs *flag.FlagSet, args []string) (code int, done bool) {
-	err := fs.Parse(args)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return 0, true
-	case err != nil:
-		return 2, true
-	}
-	return 0, false
 }
 
 func terminalState(s string) bool {

@@ -98,7 +98,7 @@ command = ["sh", "-c", "echo first step; while [ ! -e %s ]; do sleep 0.05; done;
 			args []string
 			code int
 		}{{[]string{"logs", "-h"}, 0}, {[]string{"jobs", "-h"}, 0}, {[]string{"logs"}, 2}, {[]string{"logs", "x"}, 2},
-			{[]string{"jobs", "extra"}, 2}, {[]string{"jobs", "--url", "ftp://x"}, 2}, {[]string{"logs", "--url", base, "99999"}, 1}} {
+			{[]string{"jobs", "extra"}, 2}, {[]string{"jobs", "--url", "ftp://x"}, 2}, {[]string{"logs", "--url", base, "99999"}, 1}, {[]string{"logs", "99999", "--url", base}, 1}} {
 			code, _, _ := cli(tt.args[0], tt.args[1:]...)
 			assert.Equal(t, tt.code, code, "%v", tt.args)
 		}

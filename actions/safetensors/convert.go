@@ -24,6 +24,11 @@ type Options struct {
 	Sync bool
 	// Log, when set, receives one line per file as it is converted.
 	Log io.Writer
+	// Progress, when set, is told how far the file being converted is:
+	// before each tensor and after the last, the tensors done of the
+	// file's total and the bytes written, header included. It runs on the
+	// converting goroutine between two tensors: keep it quick.
+	Progress func(done, total int, written int64)
 }
 
 func (o *Options) discard() []string {
@@ -127,6 +132,7 @@ func convertTo(ctx context.Context, src *source, out *sink, opts *Options) (*Fil
 	if err != nil {
 		return nil, err
 	}
+	out.progress = opts.Progress
 	if err := writeVerified(ctx, src, out, p); err != nil {
 		return nil, err
 	}
@@ -160,6 +166,8 @@ type sink struct {
 	w    io.Writer
 	back io.ReaderAt // the bytes written so far, for verification; nil for a stream
 	n    int64       // bytes written
+
+	progress func(done, total int, written int64) // Options.Progress
 }
 
 func (s *sink) Write(b []byte) (int, error) {
@@ -201,7 +209,10 @@ func write(ctx context.Context, src *source, out *sink, p *plan, v *verifier) er
 	}
 	buf := make([]byte, copyBuf)
 	var bw *bufio.Writer
-	for _, ot := range p.tensors {
+	for i, ot := range p.tensors {
+		if out.progress != nil {
+			out.progress(i, len(p.tensors), out.n)
+		}
 		if ot.nbytes == 0 {
 			continue
 		}
@@ -249,6 +260,9 @@ func write(ctx context.Context, src *source, out *sink, p *plan, v *verifier) er
 		if err := v.gathered(ot, out.back, start); err != nil {
 			return err
 		}
+	}
+	if out.progress != nil {
+		out.progress(len(p.tensors), len(p.tensors), out.n)
 	}
 	return nil
 }

@@ -199,22 +199,18 @@ func (q *Queue) CancelJob(ctx context.Context, id int64) error {
 type LogChunk struct {
 	Text  string // the log from the offset on, or all of it when Reset
 	Next  int    // the offset to ask from next time
-	Reset bool   // the log was cut or rewritten: Text replaces what was shown
+	Reset bool   // the offset was not one of this log's: Text replaces what was shown
 	State State  // the job's state now
 }
 
-// LogSince returns a job's log from byte offset on, for following it while
-// it runs.
+// LogSince returns a job's log from offset on (see LogFrom), for following
+// it while it runs.
 func (q *Queue) LogSince(ctx context.Context, id int64, offset int) (LogChunk, error) {
 	j, err := q.Job(ctx, id)
 	if err != nil {
 		return LogChunk{}, err
 	}
-	c := LogChunk{State: j.State, Next: len(j.Log)}
-	if offset < 0 || offset > len(j.Log) {
-		c.Reset, c.Text = true, j.Log
-		return c, nil
-	}
-	c.Text = j.Log[offset:]
+	c := LogFrom(j.Log, offset)
+	c.State = j.State
 	return c, nil
 }

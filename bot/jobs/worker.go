@@ -99,7 +99,7 @@ func (w *runWorker) Work(ctx context.Context, rj *river.Job[runArgs]) error {
 	q.observe(job.Spec.Action, StateQueued, StateRunning)
 
 	log := newLog(job.ID, q.log.With("delivery", job.DeliveryKey, "repo", job.Spec.Repo.String(), "action", job.Spec.Action))
-	log.write(job.Log) // earlier attempts
+	log.restore(job.Log) // earlier attempts
 	q.runningMu.Lock()
 	q.running[job.ID] = log
 	q.cancels[rj.ID] = cancel

@@ -21,6 +21,8 @@ const (
 	// failTTL caches a Hub error briefly, so a page listing many jobs of an
 	// unreachable repo does not ask once per row.
 	failTTL = 10 * time.Second
+	// prTTL is how long a repo's list of open pull requests is trusted.
+	prTTL = 30 * time.Second
 )
 
 type cached struct {
@@ -38,12 +40,21 @@ type access struct {
 	mu      sync.Mutex
 	public  map[string]cached // repo -> is public
 	canRead map[string]cached // token hash + repo -> may read
+	open    map[string]openPRs
 	bot     *hubclient.Client
+}
+
+// openPRs are the numbers of a repo's open pull requests, or why they are
+// not known.
+type openPRs struct {
+	nums    map[int]bool
+	err     error
+	expires time.Time
 }
 
 func newAccess(endpoint, botToken string, client *http.Client) *access {
 	return &access{endpoint: endpoint, botToken: botToken, client: client,
-		public: map[string]cached{}, canRead: map[string]cached{}}
+		public: map[string]cached{}, canRead: map[string]cached{}, open: map[string]openPRs{}}
 }
 
 func (a *access) lookup(m map[string]cached, key string) (bool, bool) {
@@ -79,17 +90,9 @@ func (a *access) isPublic(ctx context.Context, repo hubclient.Repo) bool {
 	if ok, hit := a.lookup(a.public, key); hit {
 		return ok
 	}
-	a.mu.Lock()
-	bot := a.bot
-	a.mu.Unlock()
-	if bot == nil {
-		var err error
-		if bot, err = a.hubClient(a.botToken); err != nil {
-			return false
-		}
-		a.mu.Lock()
-		a.bot = bot
-		a.mu.Unlock()
+	bot, err := a.botClient()
+	if err != nil {
+		return false
 	}
 	info, err := bot.RepoInfo(ctx, repo, "", nil)
 	if err != nil {
@@ -98,6 +101,53 @@ func (a *access) isPublic(ctx context.Context, repo hubclient.Repo) bool {
 	}
 	a.store(a.public, key, !info.Private, privacyTTL)
 	return !info.Private
+}
+
+// botClient returns the Hub client with the bot's token.
+func (a *access) botClient() (*hubclient.Client, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.bot == nil {
+		bot, err := a.hubClient(a.botToken)
+		if err != nil {
+			return nil, err
+		}
+		a.bot = bot
+	}
+	return a.bot, nil
+}
+
+// openPRs returns the numbers of repo's open pull requests, drafts
+// included, asked of the Hub with the bot's token and remembered for
+// prTTL (an error for failTTL).
+func (a *access) openPRs(ctx context.Context, repo hubclient.Repo) (map[int]bool, error) {
+	key := repo.String()
+	a.mu.Lock()
+	c, hit := a.open[key]
+	a.mu.Unlock()
+	if hit && time.Now().Before(c.expires) {
+		return c.nums, c.err
+	}
+	c = openPRs{nums: map[int]bool{}}
+	bot, err := a.botClient()
+	if err == nil {
+		var list []hubclient.Discussion
+		list, err = bot.ListDiscussions(ctx, repo, hubclient.ListDiscussionsOptions{Type: "pull_request", Status: "open"})
+		for _, d := range list {
+			c.nums[d.Num] = true
+		}
+	}
+	c.err, c.expires = err, time.Now().Add(prTTL)
+	if err != nil {
+		c.nums, c.expires = nil, time.Now().Add(failTTL)
+	}
+	a.mu.Lock()
+	if len(a.open) > 10000 {
+		clear(a.open)
+	}
+	a.open[key] = c
+	a.mu.Unlock()
+	return c.nums, c.err
 }
 
 // userCanRead reports whether the owner of token can read repo, asking the

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hubbot/hubbot/bot/config"
 	"github.com/hubbot/hubbot/bot/internal/browsertest"
 	"github.com/hubbot/hubbot/bot/jobs"
 	"github.com/hubbot/hubbot/hubclient/hubtest"
@@ -175,6 +176,18 @@ func TestBrowserLiveLog(t *testing.T) {
 		require.NoError(t, err, "line %d never showed", i)
 	}
 	b.Screenshot(t, "live-log-running")
+
+	// The log outgrows its cap at once: the page shows the cut and follows on.
+	log.Write([]byte(numberedLines(0, 40000))) // 2.5 MB
+	log.Printf("after the cut")
+	_, err = chromedp.Run(b.Ctx, chromedp.Poll[bool](`document.getElementById("log").textContent.includes("after the cut")`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	require.NoError(t, err, "the live log goes on past the cut")
+	shown := text(t, b, "#log")
+	assert.Regexp(t, `\[\.\.\. \d+ bytes cut \.\.\.\]`, shown, "the cut is marked")
+	assert.Contains(t, shown, "step 3 of 3", "what was shown stays")
+	assert.Contains(t, shown, "line 039999", "the tail follows")
+	assert.Equal(t, 1, strings.Count(shown, "line 039999"), "nothing twice")
 	w.finish(id)
 	_, err = chromedp.Run(b.Ctx, chromedp.Poll[bool](`document.getElementById("state").textContent === "succeeded"`,
 		chromedp.WithPollingTimeout(10*time.Second)))
@@ -191,7 +204,8 @@ func TestBrowserLiveLog(t *testing.T) {
 // on a wide and a phone-sized window, and fails on any console error (the
 // cleanup checks). It also makes the screenshots in docs/.
 func TestBrowserEveryPage(t *testing.T) {
-	w := newWorld(t, worldOpts{})
+	w := newWorld(t, worldOpts{publicURL: true, configure: func(c *config.Config) { c.Hub.Watch = []string{"acme/*"} }})
+	syncWebhook(t, w, w.url, "acme/*")
 	w.push(t, w.public, "model-card", jobs.StateSucceeded)
 	w.push(t, w.private, "model-card", jobs.StateSucceeded)
 	failed := w.push(t, w.public, "model-card-pr", jobs.StateFailed)
@@ -212,6 +226,7 @@ func TestBrowserEveryPage(t *testing.T) {
 		assert.NotEmpty(t, text(t, b, "h1"), p)
 	}
 	visit(t, b, w.url+"/")
+	assert.Equal(t, "in sync", text(t, b, "#webhook-state"))
 	b.Screenshot(t, "dashboard-home")
 	visit(t, b, fmt.Sprintf("%s/jobs/%d", w.url, failed))
 	b.Screenshot(t, "dashboard-job")

@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -35,6 +36,7 @@ type world struct {
 	queue            *jobs.Queue
 	url              string
 	alice, bob, olga hubtest.User
+	bot              hubtest.User // the bot's account
 	public, private  hubclient.Repo
 
 	mu      sync.Mutex
@@ -43,7 +45,10 @@ type world struct {
 }
 
 type worldOpts struct {
-	private bool // [dashboard] public = false
+	private   bool                 // [dashboard] public = false
+	configure func(*config.Config) // changes the configuration before the dashboard starts
+	now       func() time.Time     // the dashboard's clock; nil for time.Now
+	publicURL bool                 // server.public_url is the dashboard's own address
 }
 
 func newWorld(t *testing.T, o worldOpts) *world {
@@ -54,6 +59,7 @@ func newWorld(t *testing.T, o worldOpts) *world {
 	w := &world{hub: hub, release: map[int64]chan struct{}{}, started: make(chan *jobs.Log, 8)}
 	w.alice, w.bob, w.olga = hub.AddUser("alice"), hub.AddUser("bob"), hub.AddUser("olga")
 	botUser := hub.AddUser("hubbot")
+	w.bot = botUser
 	hub.AddOrg("acme", w.alice)
 	require.NoError(t, hub.AddOrgMember("acme", botUser, hubtest.RoleRead))
 	for _, spec := range []hubtest.RepoSpec{{ID: "acme/open-model"}, {ID: "acme/secret-model", Private: true}} {
@@ -94,14 +100,25 @@ func newWorld(t *testing.T, o worldOpts) *world {
 	cfg.Actions = []config.Action{{Name: "model-card", Uses: "modelcard", On: []string{"push"}}, {Name: "convert", Uses: "safetensors", On: []string{"push", "command"}}}
 	cfg.Actions[0].Paths = []string{"README.md"}
 	cfg.Secrets.WebhookSecrets = []string{"webhook-secret-for-tests"}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	w.url = "http://" + ln.Addr().String()
+	if o.publicURL {
+		cfg.Server.PublicURL = w.url
+	}
+	if o.configure != nil {
+		o.configure(cfg)
+	}
 	srv, err := web.New(web.Options{Store: q, Config: cfg, Version: "test", BotName: func() string { return "hubbot" },
-		PollInterval: 20 * time.Millisecond})
+		PollInterval: 20 * time.Millisecond, Now: o.now})
 	require.NoError(t, err)
 	r := gin.New()
 	srv.Routes(r)
-	ts := httptest.NewServer(r)
+	ts := httptest.NewUnstartedServer(r)
+	ts.Listener.Close()
+	ts.Listener = ln
+	ts.Start()
 	t.Cleanup(ts.Close)
-	w.url = ts.URL
 	return w
 }
 
@@ -156,9 +173,17 @@ func (w *world) push(t *testing.T, repo hubclient.Repo, action string, want jobs
 	if action == "model-card-pr" { // a pull request whose card is broken
 		action, ref, pr, trigger = "model-card", "refs/pr/1", 1, "pull_request"
 	}
-	rec, err := w.queue.Record(t.Context(), jobs.Delivery{Key: "content:" + repo.String() + "@" + sha, Scope: "repo.content",
+	return w.record(t, jobs.Spec{Kind: jobs.KindRun, Action: action, Trigger: trigger, Repo: repo, Ref: ref, SHA: sha, Discussion: pr}, want)
+}
+
+// record records a delivery asking for spec and returns the job id once it
+// reached want.
+func (w *world) record(t *testing.T, spec jobs.Spec, want jobs.State) int64 {
+	t.Helper()
+	repo := spec.Repo
+	rec, err := w.queue.Record(t.Context(), jobs.Delivery{Key: "content:" + repo.String() + "@" + spec.SHA + ":" + spec.Ref, Scope: "repo.content",
 		Action: "update", Repo: repo.String(), Body: []byte(`{"event":{"scope":"repo.content"},"secret":"` + adminToken + `"}`),
-		Specs: []jobs.Spec{{Kind: jobs.KindRun, Action: action, Trigger: trigger, Repo: repo, Ref: ref, SHA: sha, Discussion: pr}}})
+		Specs: []jobs.Spec{spec}})
 	require.NoError(t, err)
 	require.Len(t, rec.Jobs, 1)
 	id := rec.Jobs[0]

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,7 +51,7 @@ func (s *Server) home(c *gin.Context) {
 		"PublicURLSet": cfg.Server.PublicURL != "", "SecretSet": len(cfg.Secrets.WebhookSecrets) > 0,
 		"Actions": cfg.Actions, "Recovery": shortDuration(cfg.Workers.RecoveryInterval.D()),
 		"Allow": cfg.Repos.Allow, "Deny": cfg.Repos.Deny, "Recent": recent, "Operator": v.operator,
-		"Public": cfg.Dashboard.Public,
+		"Public": cfg.Dashboard.Public, "Hook": s.webhookStatus(c.Request.Context()),
 	})
 }
 
@@ -227,16 +228,18 @@ func (s *Server) job(c *gin.Context) {
 		s.log.Warn("attempts", "job", job.ID, "error", err)
 	}
 	running := !jobs.Terminal(job.State)
-	logText := job.Log
+	logText, offset := job.Log, jobs.LogEnd(job.Log)
 	if running {
-		logText = logText[:safeCut(logText, len(logText)-s.holdback(logText))]
+		cut := safeCut(logText, len(logText)-s.holdback(logText))
+		offset -= len(logText) - cut
+		logText = logText[:cut]
 	}
 	title := fmt.Sprintf("Job %d", job.ID)
 	if job.Spec.Action != "" {
 		title += " · " + job.Spec.Action
 	}
 	s.render(c, http.StatusOK, "job", title, map[string]any{
-		"Job": job, "Attempts": attempts, "Log": s.redact(logText), "Offset": len(logText), "Running": running,
+		"Job": job, "Attempts": attempts, "Log": s.redact(logText), "Offset": offset, "Running": running,
 		"Operator": viewerOf(c).operator, "Endpoint": strings.TrimRight(s.cfg.Hub.Endpoint, "/"),
 		"Duration": duration(job),
 	})
@@ -323,8 +326,11 @@ func (s *Server) repo(c *gin.Context) {
 	index := map[string]*target{}
 	for _, j := range list {
 		key, label, pr := j.Spec.Ref, refLabel(j.Spec.Ref), 0
-		if strings.HasPrefix(j.Spec.Ref, "refs/pr/") {
+		if n, ok := strings.CutPrefix(j.Spec.Ref, "refs/pr/"); ok {
 			pr = j.Spec.Discussion
+			if pr == 0 {
+				pr, _ = strconv.Atoi(n)
+			}
 			key = fmt.Sprintf("pr:%d", pr)
 		}
 		t := index[key]
@@ -338,8 +344,31 @@ func (s *Server) repo(c *gin.Context) {
 	for _, t := range targets {
 		slices.SortFunc(t.Jobs, func(a, b *jobs.Job) int { return strings.Compare(a.Spec.Action, b.Spec.Action) })
 	}
+	targets, closed, unknown := s.openTargets(c.Request.Context(), r, targets)
 	s.render(c, http.StatusOK, "repo", r.String(), map[string]any{"Repo": r, "Targets": targets,
-		"Endpoint": strings.TrimRight(s.cfg.Hub.Endpoint, "/")})
+		"Endpoint": strings.TrimRight(s.cfg.Hub.Endpoint, "/"), "Closed": closed, "OpenUnknown": unknown})
+}
+
+// openTargets keeps the branches and the open pull requests among
+// targets, and counts the closed ones left out. When the Hub cannot say
+// which are open, every pull request stays and unknown says so.
+func (s *Server) openTargets(ctx context.Context, r hubclient.Repo, targets []*target) (kept []*target, closed int, unknown bool) {
+	if !slices.ContainsFunc(targets, func(t *target) bool { return t.PR != 0 }) {
+		return targets, 0, false
+	}
+	open, err := s.access.openPRs(ctx, r)
+	if err != nil {
+		s.log.Warn("which pull requests are open", "repo", r.String(), "error", err)
+		return targets, 0, true
+	}
+	for _, t := range targets {
+		if t.PR != 0 && !open[t.PR] {
+			closed++
+			continue
+		}
+		kept = append(kept, t)
+	}
+	return kept, closed, false
 }
 
 // refLabel names a ref for people: the branch, "tag v1", "PR #3".

@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -64,6 +65,11 @@ type Options struct {
 	HTTPClient *http.Client
 	// PollInterval is how often a followed log is read; default 300ms.
 	PollInterval time.Duration
+	// WebhookCheckEvery is how long / trusts what the Hub said of the
+	// bot's webhook; default a minute.
+	WebhookCheckEvery time.Duration
+	// Now is the clock of that wait; nil for time.Now.
+	Now func() time.Time
 }
 
 // Server serves the dashboard.
@@ -79,6 +85,11 @@ type Server struct {
 	access  *access
 	oidc    *signIn
 	secrets []string // redacted from logs and payloads
+
+	hookMu      sync.Mutex // held while the Hub is asked
+	hook        hookStatus
+	hookChecked time.Time
+	hookExpires time.Time
 }
 
 // New builds the dashboard.
@@ -91,6 +102,12 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 300 * time.Millisecond
+	}
+	if opts.WebhookCheckEvery <= 0 {
+		opts.WebhookCheckEvery = time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	if opts.BotName == nil {
 		opts.BotName = func() string { return "" }
