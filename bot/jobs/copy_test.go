@@ -35,6 +35,12 @@ func TestCopyFromSQLiteToPostgres(t *testing.T) {
 	pr.Discussion = 2
 	require.NoError(t, src.SaveReportLocation(t.Context(), pr, ReportLocation{Discussion: 2, CommentID: "c9"}))
 	require.NoError(t, src.RecordBotCommit(t.Context(), "acme/tiny", "ccc"))
+	approved := spec("refs/pr/2", "bbb", "tests")
+	approved.Discussion = 2
+	made, _, err := src.Approve(t.Context(), "c7", "u1", []Spec{approved})
+	require.NoError(t, err)
+	require.Len(t, made, 1)
+	waitState(t, src, made[0].JobID, StateSucceeded)
 	_, err = src.ClaimReply(t.Context(), ReplyClaim{Key: "reply-1", Repo: "acme/tiny", Owner: "o", At: time.Now()})
 	require.NoError(t, err)
 	require.NoError(t, src.ReplyPosted(t.Context(), "reply-1", time.Now()))
@@ -50,8 +56,8 @@ func TestCopyFromSQLiteToPostgres(t *testing.T) {
 
 	copied, err := Copy(t.Context(), dir, url)
 	require.NoError(t, err)
-	assert.Equal(t, Copied{"hubbot_deliveries": 1, "hubbot_jobs": 2, "hubbot_reports": 1, "hubbot_replies": 1,
-		"hubbot_bot_commits": 1, "requeued jobs": 1}, copied)
+	assert.Equal(t, Copied{"hubbot_deliveries": 1, "hubbot_jobs": 3, "hubbot_reports": 1, "hubbot_replies": 1,
+		"hubbot_bot_commits": 1, "hubbot_approvals": 1, "requeued jobs": 1}, copied)
 	_, err = Copy(t.Context(), dir, url)
 	assert.ErrorContains(t, err, "already has deliveries or jobs", "a second copy would mix two histories")
 
@@ -70,6 +76,10 @@ func TestCopyFromSQLiteToPostgres(t *testing.T) {
 	own, err := dst.IsBotCommit(t.Context(), "acme/tiny", "ccc")
 	require.NoError(t, err)
 	assert.True(t, own)
+	kept, err := dst.CommentApprovals(t.Context(), "acme/tiny", "c7")
+	require.NoError(t, err)
+	require.Len(t, kept, 1)
+	assert.Equal(t, "bbb", kept[0].SHA)
 	got, err := dst.ClaimReply(t.Context(), ReplyClaim{Key: "reply-1", Repo: "acme/tiny", Owner: "p", At: time.Now()})
 	require.NoError(t, err)
 	assert.Equal(t, ReplyPosted, got)
