@@ -378,3 +378,50 @@ func TestApprovedHeadThatMovedBeforeTheRun(t *testing.T) {
 	assert.Empty(t, ran(t, dir, "tests"), "the moved head did not run")
 	h.golden("approve-moved-before-run-sticky", h.sticky(pr.Num, "tests"))
 }
+
+// TestApprovalIsNeitherLostNorRepeated restarts the bot after an approval
+// and a new push, then handles the approving comment again (as after a
+// crash of its command job): the approval still names the first head and
+// queues nothing, and the new head stays unapproved.
+func TestApprovalIsNeitherLostNorRepeated(t *testing.T) {
+	dir := t.TempDir()
+	cfg := approvalConfig(dir)
+	h := newHarness(t, cfg)
+	dataDir := h.bot.cfg.Store.DataDir
+	pr, err := h.hub.OpenPR(h.bob, "alice/tiny", "Add CI", "Please run my script", ciScript("v1"))
+	require.NoError(t, err)
+	h.waitAllDone()
+	_, err = h.hub.Comment(h.alice, "alice/tiny", pr.Num, "/hubbot approve tests")
+	require.NoError(t, err)
+	list := h.waitAllDone()
+	var command *jobs.Job
+	for _, j := range list {
+		if j.Spec.Kind == jobs.KindCommand {
+			command = j
+		}
+	}
+	require.NotNil(t, command)
+	require.Equal(t, "v1\n", ran(t, dir, "tests"))
+	v2, err := h.hub.Push(h.bob, "alice/tiny", pr.Ref, ciScript("v2"))
+	require.NoError(t, err)
+	h.waitAllDone()
+
+	h.stop()
+	h.start(cfg, dataDir)
+	before := len(runJobs(h.waitAllDone(), "tests"))
+	again, err := h.bot.queue.Retry(t.Context(), command.ID)
+	require.NoError(t, err)
+	list = h.waitAllDone()
+	redo, err := h.bot.queue.Job(t.Context(), again)
+	require.NoError(t, err)
+	assert.Equal(t, jobs.StateSucceeded, redo.State, redo.Summary)
+	tests := runJobs(list, "tests")
+	assert.Len(t, tests, before, "the approval queued nothing twice")
+	for _, j := range tests {
+		if j.Spec.SHA == v2 {
+			assert.NotEqual(t, jobs.StateSucceeded, j.State, "the new head was never approved")
+		}
+	}
+	assert.Equal(t, "v1\n", ran(t, dir, "tests"))
+	assert.Contains(t, h.lastBotComment(pr.Num), "Approved `"+pr.SHA[:7]+"`", "the comment's approval still names the first head")
+}
