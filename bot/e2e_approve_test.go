@@ -43,7 +43,7 @@ env = { MARK = %[1]q }
 [[actions]]
 name = "deploy"
 uses = "run"
-on = ["pull_request"]
+on = ["pull_request", "command"]
 [actions.with]
 command = ["sh", "ci.sh"]
 env = { MARK = %[2]q }
@@ -179,6 +179,15 @@ func TestStrangerPullRequestWaitsForApproval(t *testing.T) {
 	require.NoError(t, err)
 	h.waitAllDone()
 	assert.Equal(t, "v1\nv2\n", ran(t, dir, "tests"))
+
+	// Not even the owner's run command runs a privileged action on it.
+	_, err = h.hub.Comment(h.alice, "alice/tiny", pr.Num, "/hubbot run deploy")
+	require.NoError(t, err)
+	list = h.waitAllDone()
+	deploy = runJobs(list, "deploy")
+	last := deploy[len(deploy)-1]
+	assert.Equal(t, "command", last.Spec.Trigger)
+	assert.Equal(t, conclusionNotAllowed, last.Conclusion, last.Summary)
 	assert.Empty(t, ran(t, dir, "deploy"), "the privileged action never ran the stranger's code")
 }
 
