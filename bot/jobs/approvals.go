@@ -40,20 +40,6 @@ func (q *Queue) CommentApprovals(ctx context.Context, repo, commentID string) ([
 	return out, nil
 }
 
-// RevisionApproval returns the approval of action at sha in a pull
-// request, nil when there is none.
-func (q *Queue) RevisionApproval(ctx context.Context, repo string, discussion int, sha, action string) (*Approval, error) {
-	a, err := scanApproval(q.db.queryRow(ctx, `SELECT repo, discussion, sha, action, comment_id, approver_id, job_id, created_at
-		FROM hubbot_approvals WHERE repo = $1 AND discussion = $2 AND sha = $3 AND action = $4`, repo, discussion, sha, action))
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read the approval of %s at %s: %w", action, shortSHA(sha), err)
-	}
-	return &a, nil
-}
-
 // Approve records that commentID, by approverID, approves the run jobs of
 // specs (one per action, all for the same pull request and revision), and
 // queues them, in one transaction: a crash leaves either both or neither.
