@@ -40,7 +40,8 @@ func (b *Bot) newCommands() (*commands, error) {
 	for _, a := range b.cfg.Actions {
 		k, _ := builtin.Lookup(a.Uses) // config validation checked it
 		cc.Actions = append(cc.Actions, chatops.ActionConfig{Name: a.Name, Command: a.Has(config.OnCommand),
-			Writes: k.Writes != nil && k.Writes(a.With), Shortcut: k.Shortcut.Command, ShortcutHelp: k.Shortcut.Help, Allow: a.Allow})
+			Writes: k.Writes != nil && k.Writes(a.With), Shortcut: k.Shortcut.Command, ShortcutHelp: k.Shortcut.Help, Allow: a.Allow,
+			Approval: a.Uses == "run" && a.Has(config.OnPullRequest)})
 	}
 	reg, err := chatops.New(cc)
 	if err != nil {
@@ -99,7 +100,8 @@ func (b *Bot) commandJob(ctx context.Context, job *jobs.Job, log *jobs.Log) (job
 	if b.commands == nil {
 		return jobs.Outcome{State: jobs.StateSkipped, Summary: "commands are disabled"}, nil
 	}
-	env := chatops.Env{Directory: &directory{b: b}, Heads: &heads{b: b}, Queue: &commandQueue{b: b}, Replier: &replier{b: b, log: log, answers: s.CommentID}}
+	env := chatops.Env{Directory: &directory{b: b}, Heads: &heads{b: b}, Queue: &commandQueue{b: b},
+		Replier: &replier{b: b, log: log, answers: s.CommentID}, Approvals: &approvals{b: b}}
 	if len(s.Data) == 0 {
 		if err := env.Replier.Reply(ctx, chatopsRepo(s), s.Discussion, s.Text); err != nil {
 			return jobs.Outcome{}, jobs.Temporary(err)

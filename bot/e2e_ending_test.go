@@ -37,6 +37,7 @@ public_url = "https://bot.example"
 name = "job"
 uses = "run"
 on = ["pull_request", "command"]
+allow = ["repo-owner", "user:bob"] # bob opens the pull requests here
 %s
 [actions.with]
 command = ["sh", "-c", %q]

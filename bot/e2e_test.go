@@ -216,6 +216,7 @@ const runConfig = `
 name = "tests"
 uses = "run"
 on = ["push", "pull_request", "command"]
+allow = ["repo-owner", "user:bob"] # bob's pull requests run without approval
 [actions.with]
 command = ["sh", "-c", "echo checking $HUBBOT_REF at $HUBBOT_SHA; ls; test -f README.md"]
 `
@@ -329,6 +330,7 @@ func TestNewPushSupersedesRunningJob(t *testing.T) {
 name = "slow"
 uses = "run"
 on = ["pull_request"]
+allow = ["repo-owner", "user:bob"] # bob opens the pull request
 [actions.with]
 command = ["sh", "-c", "if [ -f slow ]; then sleep 60; fi; echo done"]
 `)
@@ -509,6 +511,7 @@ func TestActionTimeoutKillsAndReports(t *testing.T) {
 name = "hangs"
 uses = "run"
 on = ["pull_request"]
+allow = ["repo-owner", "user:bob"] # bob opens the pull request
 timeout = "1s"
 [actions.with]
 command = ["sh", "-c", "sleep 300 & sleep 300"]

@@ -63,7 +63,7 @@ func ContentRoute(cfg *config.Config) webhook.HandlerFunc {
 				matched = true
 				specs = append(specs, jobs.Spec{
 					Kind: jobs.KindRun, Action: a.Name, Trigger: trigger,
-					Repo: p.HubRepo(), Ref: u.Ref, SHA: u.New(), OldSHA: u.Old(), Discussion: ref.Num,
+					Repo: p.HubRepo(), Ref: u.Ref, SHA: u.New(), OldSHA: u.Old(), Discussion: ref.Num, OwnerID: p.Repo.Owner.ID,
 				})
 			}
 			if !matched {

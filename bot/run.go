@@ -39,21 +39,28 @@ func (b *Bot) runJob(ctx context.Context, job *jobs.Job, log *jobs.Log) (jobs.Ou
 	defer cancel()
 	log.Printf("%s on %s %s at %s (trigger %s, timeout %s)", s.Action, s.Repo, s.Ref, shortSHA(s.SHA), s.Trigger, timeout)
 
+	var pr *hubclient.DiscussionDetails
 	if refs.IsPR(s.Ref) {
 		var err error
-		if base, err = b.prBase(ctx, s); err != nil {
+		if pr, base, err = b.prBase(ctx, s); err != nil {
 			return jobs.Outcome{}, jobs.Temporary(err)
 		}
 		log.Printf("the pull request merges into %s", base)
-	}
-	if err := b.pub.sticky(ctx, job, base, log); err != nil {
-		log.Printf("could not show the running state: %v", err)
 	}
 	if out, done, err := b.stillCurrent(ctx, job, log); done || err != nil {
 		if err != nil {
 			return jobs.Outcome{}, err
 		}
 		return b.conclude(ctx, job, base, log, out)
+	}
+	if out, done, err := b.trust(ctx, s, pr, log); done || err != nil {
+		if err != nil {
+			return jobs.Outcome{}, err
+		}
+		return b.conclude(ctx, job, base, log, out)
+	}
+	if err := b.pub.sticky(ctx, job, base, log); err != nil {
+		log.Printf("could not show the running state: %v", err)
 	}
 
 	co, err := b.workspaces.Checkout(ctx, git.CheckoutRequest{Repo: s.Repo, URL: b.hub.GitURL(s.Repo), Token: b.hub.Token(),
@@ -122,6 +129,10 @@ func (b *Bot) stillCurrent(ctx context.Context, job *jobs.Job, log *jobs.Log) (j
 		return skippedOutcome("superseded", s.Ref+" no longer exists"), true, nil
 	case err != nil:
 		return jobs.Outcome{}, true, jobs.Temporary(fmt.Errorf("read the head of %s: %w", s.Ref, err))
+	case head != s.SHA && s.Approval != "":
+		log.Printf("%s moved on to %s after the approval of %s: not run", s.Ref, shortSHA(head), shortSHA(s.SHA))
+		return skippedOutcome("superseded", fmt.Sprintf("not run: the approval was for `%s`, and `%s` has moved on to `%s` since; the new head needs its own approval",
+			shortSHA(s.SHA), s.Ref, shortSHA(head))), true, nil
 	case head != s.SHA:
 		log.Printf("%s moved on to %s", s.Ref, shortSHA(head))
 		return skippedOutcome("superseded", fmt.Sprintf("superseded: %s is now at %s", s.Ref, shortSHA(head))), true, nil
@@ -129,17 +140,17 @@ func (b *Bot) stillCurrent(ctx context.Context, job *jobs.Job, log *jobs.Log) (j
 	return jobs.Outcome{}, false, nil
 }
 
-// prBase returns the ref the pull request of s merges into, as the Hub
-// says (discussion.changes.base); main when the Hub does not say.
-func (b *Bot) prBase(ctx context.Context, s jobs.Spec) (string, error) {
+// prBase reads the pull request of s and the ref it merges into, as the
+// Hub says (discussion.changes.base); main when the Hub does not say.
+func (b *Bot) prBase(ctx context.Context, s jobs.Spec) (*hubclient.DiscussionDetails, string, error) {
 	d, err := b.hub.GetDiscussion(ctx, s.Repo, s.Discussion)
 	if err != nil {
-		return "", fmt.Errorf("read the base of %s#%d: %w", s.Repo, s.Discussion, err)
+		return nil, "", fmt.Errorf("read the base of %s#%d: %w", s.Repo, s.Discussion, err)
 	}
 	if base := refs.Full(d.Changes.Base); base != "" {
-		return base, nil
+		return d, base, nil
 	}
-	return refs.Main, nil
+	return d, refs.Main, nil
 }
 
 // changedPaths lists what the event changed: for a push, between the old
@@ -217,6 +228,9 @@ func stateOf(job *jobs.Job) report.State {
 	case jobs.StateRunning:
 		return report.Running
 	case jobs.StateSkipped:
+		if job.Conclusion == conclusionApproval {
+			return report.Waiting
+		}
 		return report.Skipped
 	case jobs.StateCancelled:
 		return report.Cancelled

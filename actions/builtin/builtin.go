@@ -50,7 +50,8 @@ type Kind struct {
 	// reports its own option errors (as *actions.OptionError).
 	New func(name string, opts actions.Options, env Env) (actions.Action, error)
 	// Writes reports whether an action with these options proposes files
-	// to the repo, which asks more of whoever starts it by command.
+	// to the repo or holds the bot's secrets, which asks more of whoever
+	// starts it by command.
 	Writes func(opts actions.Options) bool
 	// Report is when its branch report discussion is opened.
 	Report ReportPolicy
@@ -90,10 +91,13 @@ func Kinds() []Kind {
 			New: func(_ string, opts actions.Options, env Env) (actions.Action, error) {
 				return run.New(opts, env.Run)
 			},
-			// A command writes to the repo when it declares outputs to propose.
+			// A privileged command (the Hub token, secrets passed
+			// through, outputs to propose) counts as a write: starting
+			// it asks as much as writing to the repo. Options it
+			// cannot read count too; config validation reports them.
 			Writes: func(opts actions.Options) bool {
-				outs, ok := opts["outputs"].([]any)
-				return ok && len(outs) > 0
+				a, err := run.New(opts, run.Env{})
+				return err != nil || a.IsPrivileged()
 			},
 			Report: ReportAlways,
 		},

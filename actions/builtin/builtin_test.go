@@ -45,6 +45,9 @@ func TestBuildAndWrites(t *testing.T) {
 		{"safetensors", nil, true},
 		{"run", actions.Options{"command": []any{"true"}}, false},
 		{"run", actions.Options{"command": []any{"true"}, "outputs": []any{"out/*.json"}}, true},
+		{"run", actions.Options{"command": []any{"true"}, "token": true}, true},
+		{"run", actions.Options{"command": []any{"true"}, "token": false}, false},
+		{"run", actions.Options{"command": []any{"true"}, "pass_env": []any{"WANDB_API_KEY"}}, true},
 	}
 	for _, tc := range cases {
 		k, ok := Lookup(tc.uses)
@@ -54,6 +57,8 @@ func TestBuildAndWrites(t *testing.T) {
 		assert.NotNil(t, act)
 		assert.Equal(t, tc.writes, k.Writes(tc.opts), "%s %v", tc.uses, tc.opts)
 	}
+	runKind, _ := Lookup("run")
+	assert.True(t, runKind.Writes(actions.Options{"command": "not a list"}), "unreadable options count as a write")
 	_, err := Kinds()[0].New("a", actions.Options{"no_such_option": 1}, Env{})
 	assert.Error(t, err, "an action reports its own option errors")
 }

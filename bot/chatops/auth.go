@@ -191,10 +191,18 @@ func (c *checker) allowed(ctx context.Context, rules []Rule) (bool, error) {
 		case OrgRule:
 			ok, err = c.isMember(ctx, r.Name)
 		case RepoOwner:
-			// The payload gives the owner's id only; an org-owned repo's
-			// namespace is the org's name.
+			// The payload gives the owner's id only (and a job made
+			// from a push not even that): a user owns the namespace of
+			// their name, since users and organizations share names;
+			// an org-owned repo's namespace is the org's name.
 			if ns, _, found := strings.Cut(c.ev.Repo.ID, "/"); found && ns != "" {
-				ok, err = c.isMember(ctx, ns)
+				var name string
+				if name, err = c.userName(ctx); err == nil && name != "" && strings.EqualFold(name, ns) {
+					return true, nil
+				}
+				if err == nil {
+					ok, err = c.isMember(ctx, ns)
+				}
 			}
 		}
 		if err != nil || ok {

@@ -10,6 +10,7 @@ import (
 // builtins returns the built-in commands this configuration calls for:
 //   - help, always;
 //   - run, when some action may be started by a command;
+//   - approve, when some action may wait for approval;
 //   - the shortcut of each kind of action that a command may start
 //     (check, convert);
 //   - rerun and cancel, when any action is configured.
@@ -27,6 +28,9 @@ func (r *Registry) builtins() []Command {
 			Targets:  func(_ context.Context, c *Call) ([]string, error) { return c.Invocation.Args, nil },
 			Run:      enqueue,
 		})
+	}
+	if len(r.approvable()) > 0 {
+		cmds = append(cmds, r.approveCommand())
 	}
 	cmds = append(cmds, r.shortcuts()...)
 	if len(r.actions) > 0 {

@@ -77,6 +77,8 @@ type Env struct {
 	Heads     Heads
 	Queue     Queue
 	Replier   Replier
+	// Approvals is needed by the approve command only.
+	Approvals Approvals
 }
 
 // RunRequest asks for one run of an action on behalf of a command.

@@ -17,7 +17,7 @@ func testConfig() Config {
 		Actions: []ActionConfig{
 			{Name: "model-card", Shortcut: "check", ShortcutHelp: "Check the model card.", Command: true},
 			{Name: "convert", Shortcut: "convert", ShortcutHelp: "Convert PyTorch weights to safetensors and propose them in a pull request.", Writes: true, Command: true},
-			{Name: "lint"},
+			{Name: "lint", Approval: true},
 			{Name: "eval", Command: true, Allow: []string{"org:evaluators"}},
 		},
 	}

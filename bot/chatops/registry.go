@@ -49,6 +49,10 @@ type ActionConfig struct {
 	// does; empty for none.
 	Shortcut, ShortcutHelp string
 	Allow                  []string // its own allow list for run/rerun and its shortcut; nil when not set
+	// Approval is set for an action that runs a pull request's code on
+	// `pull_request` (a `run` action): when the pull request's author is
+	// outside its rules, it waits for an allowed user's approve command.
+	Approval bool
 }
 
 // Handler does what a command asks and returns the markdown to tell the
@@ -141,6 +145,7 @@ type action struct {
 	shortcutHelp string
 	command      bool
 	writes       bool
+	approval     bool
 	allow        []Rule // nil: not set
 }
 
@@ -203,7 +208,7 @@ func New(cfg Config, extra ...Command) (*Registry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("actions[%d].allow%w", i, err)
 		}
-		act := &action{name: a.Name, shortcut: strings.ToLower(a.Shortcut), shortcutHelp: a.ShortcutHelp, command: a.Command, writes: a.Writes, allow: rules}
+		act := &action{name: a.Name, shortcut: strings.ToLower(a.Shortcut), shortcutHelp: a.ShortcutHelp, command: a.Command, writes: a.Writes, approval: a.Approval, allow: rules}
 		r.actions = append(r.actions, act)
 		r.actionByName[key] = act
 	}
@@ -252,7 +257,7 @@ func New(cfg Config, extra ...Command) (*Registry, error) {
 // enabled or not.
 func isBuiltinName(s string) bool {
 	switch s {
-	case "help", "run", "rerun", "retry", "cancel", "stop":
+	case "help", "run", "approve", "rerun", "retry", "cancel", "stop":
 		return true
 	}
 	return false

@@ -25,7 +25,8 @@ func TestNewCommandSet(t *testing.T) {
 		{"model card only", []ActionConfig{{Name: "card", Shortcut: "check", ShortcutHelp: "Check the model card.", Command: true}}, []string{"help", "run", "check", "rerun", "cancel"}},
 		{"model card not by command", []ActionConfig{{Name: "card", Shortcut: "check", ShortcutHelp: "Check the model card."}, {Name: "x", Command: true}},
 			[]string{"help", "run", "rerun", "cancel"}},
-		{"everything", testConfig().Actions, []string{"help", "run", "check", "convert", "rerun", "cancel"}},
+		{"a run action on pull requests", []ActionConfig{{Name: "tests", Approval: true}}, []string{"help", "approve", "rerun", "cancel"}},
+		{"everything", testConfig().Actions, []string{"help", "run", "approve", "check", "convert", "rerun", "cancel"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -24,12 +24,13 @@ var copyTables = []struct{ name, columns string }{
 	{"hubbot_replies", "key, repo, owner, claimed_at, posted_at"},
 	{"hubbot_bot_commits", "repo, sha, created_at"},
 	{"hubbot_cursors", "repo, discussion, seen_at, scanned_at"},
+	{"hubbot_approvals", "repo, discussion, sha, action, comment_id, approver_id, job_id, created_at"},
 }
 
 // Copy carries the embedded store in fromDir over to the empty Postgres
 // database at toURL: deliveries (so dedupe holds across the move), jobs
-// with their ids and logs, report locations, the reply ledger and the bot's
-// commits. Jobs that were queued or running are queued again there. The bot
+// with their ids and logs, report locations, the reply ledger, the bot's
+// commits and approvals. Jobs that were queued or running are queued again there. The bot
 // using fromDir must be stopped.
 func Copy(ctx context.Context, fromDir, toURL string) (Copied, error) {
 	if !IsPostgres(toURL) {

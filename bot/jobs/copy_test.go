@@ -37,6 +37,12 @@ func TestCopyFromSQLiteToPostgres(t *testing.T) {
 	require.NoError(t, src.RecordBotCommit(t.Context(), "acme/tiny", "ccc"))
 	seen := time.UnixMilli(1_700_000_000_000).UTC()
 	require.NoError(t, src.SaveCursor(t.Context(), Cursor{Repo: "acme/tiny", Discussion: 2, SeenAt: seen, ScannedAt: seen}))
+	approved := spec("refs/pr/2", "bbb", "tests")
+	approved.Discussion = 2
+	made, _, err := src.Approve(t.Context(), "c7", "u1", []Spec{approved})
+	require.NoError(t, err)
+	require.Len(t, made, 1)
+	waitState(t, src, made[0].JobID, StateSucceeded)
 	_, err = src.ClaimReply(t.Context(), ReplyClaim{Key: "reply-1", Repo: "acme/tiny", Owner: "o", At: time.Now()})
 	require.NoError(t, err)
 	require.NoError(t, src.ReplyPosted(t.Context(), "reply-1", time.Now()))
@@ -52,8 +58,8 @@ func TestCopyFromSQLiteToPostgres(t *testing.T) {
 
 	copied, err := Copy(t.Context(), dir, url)
 	require.NoError(t, err)
-	assert.Equal(t, Copied{"hubbot_deliveries": 1, "hubbot_jobs": 2, "hubbot_reports": 1, "hubbot_replies": 1,
-		"hubbot_bot_commits": 1, "hubbot_cursors": 1, "requeued jobs": 1}, copied)
+	assert.Equal(t, Copied{"hubbot_deliveries": 1, "hubbot_jobs": 3, "hubbot_reports": 1, "hubbot_replies": 1,
+		"hubbot_bot_commits": 1, "hubbot_cursors": 1, "hubbot_approvals": 1, "requeued jobs": 1}, copied)
 	_, err = Copy(t.Context(), dir, url)
 	assert.ErrorContains(t, err, "already has deliveries or jobs", "a second copy would mix two histories")
 
@@ -75,6 +81,10 @@ func TestCopyFromSQLiteToPostgres(t *testing.T) {
 	cursors, err := dst.Cursors(t.Context(), "acme/tiny")
 	require.NoError(t, err)
 	assert.Equal(t, seen, cursors[2].SeenAt, "how far recovery read comments comes along")
+	kept, err := dst.CommentApprovals(t.Context(), "acme/tiny", "c7")
+	require.NoError(t, err)
+	require.Len(t, kept, 1)
+	assert.Equal(t, "bbb", kept[0].SHA)
 	got, err := dst.ClaimReply(t.Context(), ReplyClaim{Key: "reply-1", Repo: "acme/tiny", Owner: "p", At: time.Now()})
 	require.NoError(t, err)
 	assert.Equal(t, ReplyPosted, got)

@@ -127,4 +127,19 @@ var migrations = []string{
 		scanned_at BIGINT NOT NULL,
 		PRIMARY KEY (repo, discussion)
 	)`,
+	// Approvals of pull request heads whose author an action does not
+	// trust: one per revision and action, naming the comment that gave it
+	// (see Queue.Approve).
+	`CREATE TABLE hubbot_approvals (
+		repo TEXT NOT NULL,
+		discussion INTEGER NOT NULL,
+		sha TEXT NOT NULL,
+		action TEXT NOT NULL,
+		comment_id TEXT NOT NULL,
+		approver_id TEXT NOT NULL,
+		job_id BIGINT NOT NULL DEFAULT 0,
+		created_at BIGINT NOT NULL,
+		PRIMARY KEY (repo, discussion, sha, action)
+	);
+	CREATE INDEX hubbot_approvals_comment ON hubbot_approvals (repo, comment_id)`,
 }

@@ -90,6 +90,7 @@ func (q *Queue) Sweep(ctx context.Context) (Swept, error) {
 		{"leases", `DELETE FROM hubbot_locks WHERE expires_at < $1`, now.UnixMilli()},
 		{"reply claims", `DELETE FROM hubbot_replies WHERE claimed_at < $1 AND posted_at < $1`, cutoff.UnixNano()},
 		{"bot commits", `DELETE FROM hubbot_bot_commits WHERE created_at < $1`, ms},
+		{"approvals", `DELETE FROM hubbot_approvals WHERE created_at < $1`, ms},
 	} {
 		if _, err := q.db.exec(ctx, stmt.query, stmt.arg); err != nil {
 			return s, fmt.Errorf("sweep %s: %w", stmt.what, err)

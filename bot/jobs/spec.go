@@ -70,6 +70,10 @@ type Spec struct {
 	Args       []string       `json:"args,omitempty"`
 	Text       string         `json:"text,omitempty"`  // a prepared reply, for commands that only answer
 	Event      string         `json:"event,omitempty"` // what caused it, when Trigger does not say (recovery)
+	// Approval is the comment that approved running the action on this
+	// revision of a pull request whose author the action does not trust
+	// (see Queue.Approve); AuthorID is then the approver.
+	Approval string `json:"approval,omitempty"`
 	// Data is kind-specific, such as the parsed command invocations.
 	Data json.RawMessage `json:"data,omitempty"`
 }

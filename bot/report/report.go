@@ -31,11 +31,14 @@ const (
 	Skipped   State = "skipped"
 	Errored   State = "error"
 	Cancelled State = "cancelled"
+	// Waiting is a pull request's code that waits for an allowed user's
+	// approval before it runs.
+	Waiting State = "waiting"
 )
 
 var icons = map[State]string{
 	Queued: "⏳", Running: "🔄", Success: "✅", Failure: "❌", Neutral: "ℹ️",
-	Skipped: "⏭️", Errored: "⚠️", Cancelled: "🚫",
+	Skipped: "⏭️", Errored: "⚠️", Cancelled: "🚫", Waiting: "✋",
 }
 
 // Report is one rendering of an action's outcome for one revision.
@@ -237,6 +240,8 @@ func defaultSummary(s State) string {
 		return "skipped"
 	case Cancelled:
 		return "cancelled"
+	case Waiting:
+		return "waiting for approval"
 	case Errored:
 		return "could not run"
 	}
