@@ -152,6 +152,7 @@ type Sandbox struct {
 	cfg     Config
 	support Support
 	exe     string
+	pool    pool
 }
 
 // New checks cfg and probes the kernel once.

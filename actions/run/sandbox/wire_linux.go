@@ -1,0 +1,132 @@
+package sandbox
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// The bot, the supervisor and the spawner talk over Unix stream socket
+// pairs: each message is a 4-byte length and that many bytes, and may
+// carry descriptors (the command's output pipe).
+
+// maxMessage bounds a message: a command's arguments and environment are
+// bounded by the kernel's ARG_MAX, a few MiB at most.
+const maxMessage = 16 << 20
+
+// socketPair returns two connected, close-on-exec stream sockets.
+func socketPair() (a, b int, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, -1, fmt.Errorf("socket pair: %w", err)
+	}
+	return fds[0], fds[1], nil
+}
+
+// send writes one message on fd, with fds attached.
+func send(fd int, payload []byte, fds ...int) error {
+	b := binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(payload)), uint32(len(payload)))
+	b = append(b, payload...)
+	var oob []byte
+	if len(fds) > 0 {
+		oob = unix.UnixRights(fds...)
+	}
+	n, err := sendmsg(fd, b, oob)
+	for err == nil && n < len(b) {
+		var m int
+		m, err = sendmsg(fd, b[n:], nil)
+		n += m
+	}
+	return err
+}
+
+func sendmsg(fd int, b, oob []byte) (int, error) {
+	for {
+		n, err := unix.SendmsgN(fd, b, oob, nil, unix.MSG_NOSIGNAL)
+		if !errors.Is(err, syscall.EINTR) {
+			return n, err
+		}
+	}
+}
+
+// recv reads one message from fd and the descriptors that came with it
+// (close-on-exec). At the end of the stream it returns io.EOF.
+func recv(fd int) ([]byte, []int, error) {
+	var hdr [4]byte
+	oob := make([]byte, unix.CmsgSpace(4*4))
+	n, oobn, err := recvmsg(fd, hdr[:], oob)
+	if err != nil {
+		return nil, nil, err
+	}
+	if n == 0 {
+		return nil, nil, io.EOF
+	}
+	fds, err := rights(oob[:oobn])
+	if err != nil {
+		return nil, nil, err
+	}
+	fail := func(err error) ([]byte, []int, error) {
+		for _, f := range fds {
+			unix.Close(f)
+		}
+		return nil, nil, err
+	}
+	if err := readFull(fd, hdr[n:]); err != nil {
+		return fail(err)
+	}
+	size := binary.BigEndian.Uint32(hdr[:])
+	if size > maxMessage {
+		return fail(fmt.Errorf("message of %d bytes", size))
+	}
+	payload := make([]byte, size)
+	if err := readFull(fd, payload); err != nil {
+		return fail(err)
+	}
+	return payload, fds, nil
+}
+
+func recvmsg(fd int, b, oob []byte) (n, oobn int, err error) {
+	for {
+		n, oobn, _, _, err = unix.Recvmsg(fd, b, oob, unix.MSG_CMSG_CLOEXEC)
+		if !errors.Is(err, syscall.EINTR) {
+			return n, oobn, err
+		}
+	}
+}
+
+func readFull(fd int, b []byte) error {
+	for len(b) > 0 {
+		n, _, err := recvmsg(fd, b, nil)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return io.ErrUnexpectedEOF
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+func rights(oob []byte) ([]int, error) {
+	if len(oob) == 0 {
+		return nil, nil
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return nil, fmt.Errorf("control message: %w", err)
+	}
+	var fds []int
+	for _, m := range msgs {
+		got, err := unix.ParseUnixRights(&m)
+		if err != nil {
+			return nil, fmt.Errorf("control message: %w", err)
+		}
+		fds = append(fds, got...)
+	}
+	return fds, nil
+}
