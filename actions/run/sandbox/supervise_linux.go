@@ -40,8 +40,8 @@ func readLoop(fd int) <-chan message {
 
 // supervisor is the process that stands between the bot and its commands.
 type supervisor struct {
-	spawner     int           // pid
-	spawnerConn int           // socket to the spawner
+	spawner     int // pid
+	spawnerConn int // socket to the spawner
 	spawnerMsgs <-chan message
 	spawnerGone chan struct{} // closed once the spawner is reaped
 	spawnerDead bool          // killed or gone: no longer spared
