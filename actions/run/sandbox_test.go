@@ -269,8 +269,13 @@ nohup bash -c 'trap "" TERM HUP; until [ -e "$GO" ]; do sleep 0.05; done; echo l
 	}{
 		{"the command exits", detach + "echo started\n", 0, false},
 		{"the command times out", detach + "echo started\nsleep 100\n", 3 * time.Second, false},
-		{"the job is cancelled", detach + "echo started\nsleep 100\n", 0, true},
+		{"the job is cancelled", detach + "echo started\n: > \"$GO.up\"\nsleep 100\n", 0, true},
 		{"a fork bomb", "echo started\nbomb() { bomb | bomb & }; bomb\nsleep 100\n", 2 * time.Second, false},
+		// The spawner's thread that started the command is in the
+		// command's Landlock domain: without root in the way, the command
+		// can signal it, which ends the spawner and the command with it.
+		{"the command kills its spawner", detach + "echo started\nfor t in /proc/$PPID/task/*; do kill -KILL ${t##*/}; done\nsleep 100\n", 3 * time.Second, false},
+		{"the command stops its spawner", detach + "echo started\nfor t in /proc/$PPID/task/*; do kill -STOP ${t##*/}; done\nsleep 100\n", 3 * time.Second, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -294,8 +299,11 @@ nohup bash -c 'trap "" TERM HUP; until [ -e "$GO" ]; do sleep 0.05; done; echo l
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithCancel(ctx)
 				go func() {
-					// The supervisor, bash, and the three detached ones.
-					assert.Eventually(t, func() bool { return len(markedProcesses(t, mark)) >= 5 }, 10*time.Second, 10*time.Millisecond)
+					// Once the script has started the detached ones.
+					assert.Eventually(t, func() bool {
+						_, err := os.Stat(filepath.Join(f.ws.Dir, "go.up"))
+						return err == nil
+					}, 10*time.Second, 10*time.Millisecond)
 					cancel()
 				}()
 			}
@@ -313,6 +321,46 @@ nohup bash -c 'trap "" TERM HUP; until [ -e "$GO" ]; do sleep 0.05; done; echo l
 				return false
 			}, time.Second, 50*time.Millisecond, "a detached process wrote its file")
 		})
+	}
+}
+
+// TestSandboxConfinesTheCommand reads what the kernel says of a sandboxed
+// command: no_new_privs, equal soft and hard limits and, when the bot is
+// root, another user without any capability.
+func TestSandboxConfinesTheCommand(t *testing.T) {
+	sb := newSandbox(t, 1, t.TempDir())
+	f := newFixture(t)
+	f.env.Sandbox = sb
+	a, err := run.New(actions.Options{"command": []any{"/usr/bin/cat", "/proc/self/status", "/proc/self/limits"}}, f.env)
+	require.NoError(t, err)
+	var log bytes.Buffer
+	res, err := a.Run(t.Context(), f.ws, &log)
+	require.NoError(t, err)
+	require.Equal(t, actions.Success, res.Conclusion, log.String())
+	for _, want := range []string{
+		`NoNewPrivs:\s+1\n`,
+		`Max cpu time\s+60\s+60\s`,
+		`Max processes\s+64\s+64\s`,
+		`Max open files\s+1024\s+1024\s`,
+		`Max file size\s+21474836480\s+21474836480\s`,
+		`Max address space\s+34359738368\s+34359738368\s`,
+	} {
+		assert.Regexp(t, want, res.Details)
+	}
+	// No descriptor of the bot, the supervisor or the spawner reaches the
+	// command: ls sees its standard streams and the directory it lists.
+	a, err = run.New(actions.Options{"command": []any{"/usr/bin/ls", "/proc/self/fd"}}, f.env)
+	require.NoError(t, err)
+	fds, err := a.Run(t.Context(), f.ws, &log)
+	require.NoError(t, err)
+	assert.Contains(t, fds.Details, "```text\n0\n1\n2\n3\n```", log.String())
+	if os.Geteuid() == 0 {
+		uid := strconv.Itoa(sandbox.DefaultUID)
+		assert.Regexp(t, `Uid:\s+`+uid+`\s+`+uid+`\s+`+uid+`\s+`+uid+`\n`, res.Details)
+		assert.Regexp(t, `Groups:\s*\n`, res.Details)
+		for _, set := range []string{"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"} {
+			assert.Regexp(t, set+`:\s+0+\n`, res.Details)
+		}
 	}
 }
 

@@ -57,6 +57,9 @@ func Launch() {
 	if len(os.Args) != 4 || os.Args[1] != launchArg {
 		return
 	}
+	// Nothing this process starts may inherit its socket (a command that
+	// held it could speak for the spawner) or whatever the bot inherited.
+	closeOnExec()
 	var s setup
 	if err := json.Unmarshal([]byte(os.Args[3]), &s); err != nil {
 		fmt.Fprintf(os.Stderr, "hubbot sandbox: bad setup: %v\n", err)
@@ -69,6 +72,20 @@ func Launch() {
 		os.Exit(spawn(s))
 	}
 	os.Exit(126)
+}
+
+// closeOnExec marks every descriptor above the standard streams
+// close-on-exec.
+func closeOnExec() {
+	if unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC) == nil {
+		return
+	}
+	entries, _ := os.ReadDir("/proc/self/fd")
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			syscall.CloseOnExec(fd)
+		}
+	}
 }
 
 // spawn serves the supervisor's requests one at a time: it starts each

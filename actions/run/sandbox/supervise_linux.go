@@ -123,15 +123,17 @@ func supervise(s setup) int {
 }
 
 // reap waits for every child: the spawner, and the orphans that the
-// kernel hands to a subreaper.
+// kernel hands to a subreaper. Having no child is a pause, not the end:
+// once the spawner is gone, its command's children can still be handed
+// over.
 func (sv *supervisor) reap() {
 	for {
 		var ws syscall.WaitStatus
 		pid, err := syscall.Wait4(-1, &ws, 0, nil)
 		switch {
-		case errors.Is(err, syscall.EINTR):
+		case errors.Is(err, syscall.ECHILD):
+			time.Sleep(time.Millisecond)
 		case err != nil:
-			return
 		case pid == sv.spawner:
 			close(sv.spawnerGone)
 		}
