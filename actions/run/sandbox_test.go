@@ -28,9 +28,9 @@ import (
 	"github.com/hubbot/hubbot/actions/run/sandbox"
 )
 
-// TestMain lets the test binary serve as the sandbox's launcher, as the
-// bot's binary does, and marks the test process non-dumpable like serve:
-// it stands in for the bot in the attacks below.
+// TestMain lets the test binary serve as the sandbox's supervisor and
+// spawner, as the bot's binary does, and marks the test process
+// non-dumpable like serve: it stands in for the bot in the attacks below.
 func TestMain(m *testing.M) {
 	sandbox.Launch()
 	if os.Getenv(helperEnv) != "" {
@@ -584,7 +584,7 @@ func TestSandboxSweep(t *testing.T) {
 	require.NoError(t, bot.Process.Signal(syscall.SIGKILL))
 	_ = bot.Wait()
 	require.Eventually(t, func() bool { return len(markedProcesses(t, mark)) == 2 }, 10*time.Second, 10*time.Millisecond,
-		"the two sleeps outlive the launcher (its Pdeathsig), nothing else")
+		"the two sleeps outlive the command (its Pdeathsig, after the spawner's), nothing else")
 
 	cfg := sandbox.DefaultConfig()
 	cfg.StateDir = state

@@ -261,7 +261,7 @@ func (s *Sandbox) startSlot() (*slot, error) {
 	return &slot{conn: mine, pid: cmd.Process.Pid, exited: exited}, nil
 }
 
-// parseStatus reads the supervisor's and the launcher's reports.
+// parseStatus reads the supervisor's report.
 func parseStatus(res Result, lines []string) (Result, error) {
 	ended := false
 	for _, line := range lines {
@@ -272,7 +272,7 @@ func parseStatus(res Result, lines []string) (Result, error) {
 		case "exec:":
 			n, err := strconv.Atoi(rest)
 			if err != nil {
-				return res, fmt.Errorf("sandbox: launcher said %q", line)
+				return res, fmt.Errorf("sandbox: the supervisor said %q", line)
 			}
 			res.ExecErr = syscall.Errno(n)
 		case "exit":
