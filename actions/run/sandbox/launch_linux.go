@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -99,7 +100,12 @@ func spawn(s setup) int {
 		fmt.Fprintf(os.Stderr, "hubbot sandbox: mark the spawner non-dumpable: %v\n", err)
 		return 126
 	}
-	sp := &spawner{setup: s, conn: connFD}
+	conn, err := unixConn(connFD)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "hubbot sandbox: the spawner's socket: %v\n", err)
+		return 126
+	}
+	sp := &spawner{setup: s, conn: conn}
 	sp.setupErr = sp.prepare()
 	for {
 		payload, fds, err := recv(sp.conn)
@@ -116,7 +122,7 @@ func spawn(s setup) int {
 
 type spawner struct {
 	setup
-	conn     int
+	conn     *net.UnixConn
 	devNull  int
 	lastCap  int
 	setupErr error

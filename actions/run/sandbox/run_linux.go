@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,7 +43,7 @@ const maxIdle = 8
 
 // slot is a supervisor, with its spawner, that runs one command at a time.
 type slot struct {
-	conn   int // socket to the supervisor
+	conn   *net.UnixConn // socket to the supervisor
 	pid    int
 	exited chan struct{}
 }
@@ -201,8 +202,7 @@ func (s *Sandbox) Close() error {
 
 // close tells the supervisor to end: it reads the end of its socket.
 func (sl *slot) close() {
-	_ = syscall.Shutdown(sl.conn, syscall.SHUT_RDWR)
-	_ = syscall.Close(sl.conn)
+	_ = sl.conn.Close()
 }
 
 // startSlot starts a supervisor in a session of its own, with SIGTERM as
@@ -258,7 +258,12 @@ func (s *Sandbox) startSlot() (*slot, error) {
 		_ = syscall.Close(mine)
 		return nil, fmt.Errorf("sandbox: start the supervisor: %w", err)
 	}
-	return &slot{conn: mine, pid: cmd.Process.Pid, exited: exited}, nil
+	uc, err := unixConn(mine)
+	if err != nil {
+		_ = cmd.Process.Kill()
+		return nil, fmt.Errorf("sandbox: the supervisor's socket: %w", err)
+	}
+	return &slot{conn: uc, pid: cmd.Process.Pid, exited: exited}, nil
 }
 
 // parseStatus reads the supervisor's report.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"runtime"
@@ -23,12 +24,12 @@ type message struct {
 
 // readLoop reads messages from fd until the stream ends, then closes the
 // channel.
-func readLoop(fd int) <-chan message {
+func readLoop(c *net.UnixConn) <-chan message {
 	ch := make(chan message)
 	go func() {
 		defer close(ch)
 		for {
-			payload, fds, err := recv(fd)
+			payload, fds, err := recv(c)
 			if err != nil {
 				return
 			}
@@ -40,8 +41,8 @@ func readLoop(fd int) <-chan message {
 
 // supervisor is the process that stands between the bot and its commands.
 type supervisor struct {
-	spawner     int // pid
-	spawnerConn int // socket to the spawner
+	spawner     int           // pid
+	spawnerConn *net.UnixConn // socket to the spawner
 	spawnerMsgs <-chan message
 	spawnerGone chan struct{} // closed once the spawner is reaped
 	spawnerDead bool          // killed or gone: no longer spared
@@ -57,12 +58,13 @@ type supervisor struct {
 // read its memory. It ends when the bot closes the socket, dies (SIGTERM,
 // its parent-death signal) or stops a command (SIGTERM).
 func supervise(s setup) int {
-	// The spawner's parent-death signal fires when the thread that started
-	// it exits: keep this goroutine on its thread until the end.
-	runtime.LockOSThread()
 	fail := func(format string, args ...any) int {
 		fmt.Fprintf(os.Stderr, "hubbot sandbox supervisor: "+format+"\n", args...)
 		return 126
+	}
+	bot, err := unixConn(connFD)
+	if err != nil {
+		return fail("the bot's socket: %v", err)
 	}
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return fail("become a subreaper: %v", err)
@@ -78,29 +80,12 @@ func supervise(s setup) int {
 		}
 		defer os.Remove(s.Record)
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return fail("find the spawner: %v", err)
-	}
-	mine, theirs, err := socketPair()
-	if err != nil {
+	if err := sv.startSpawner(s); err != nil {
 		return fail("%v", err)
 	}
-	s.Record = ""
-	arg, _ := json.Marshal(s)
-	sv.spawner, err = syscall.ForkExec(self, []string{os.Args[0], launchArg, "spawn", string(arg)}, &syscall.ProcAttr{
-		Env:   []string{},
-		Files: []uintptr{0, 1, 2, uintptr(theirs)},
-		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
-	})
-	unix.Close(theirs)
-	if err != nil {
-		return fail("start the spawner: %v", err)
-	}
-	sv.spawnerConn = mine
 	go sv.reap()
-	sv.spawnerMsgs = readLoop(mine)
-	sv.botMsgs = readLoop(connFD)
+	sv.spawnerMsgs = readLoop(sv.spawnerConn)
+	sv.botMsgs = readLoop(bot)
 	defer sv.shutdown()
 	for {
 		select {
@@ -109,7 +94,7 @@ func supervise(s setup) int {
 				return 0
 			}
 			status, again := sv.run(m)
-			if err := send(connFD, status); err != nil || !again {
+			if err := send(bot, status); err != nil || !again {
 				return 0
 			}
 		case <-sv.sigs:
@@ -120,6 +105,51 @@ func supervise(s setup) int {
 			}
 		}
 	}
+}
+
+// startSpawner starts the spawner from a thread that stays until the
+// spawner is gone: its parent-death signal is tied to that thread.
+func (sv *supervisor) startSpawner(s setup) error {
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the spawner: %w", err)
+	}
+	mine, theirs, err := socketPair()
+	if err != nil {
+		return err
+	}
+	s.Record = ""
+	arg, _ := json.Marshal(s)
+	type started struct {
+		pid int
+		err error
+	}
+	ch := make(chan started, 1)
+	go func() {
+		runtime.LockOSThread()
+		pid, err := syscall.ForkExec(self, []string{os.Args[0], launchArg, "spawn", string(arg)}, &syscall.ProcAttr{
+			Env:   []string{},
+			Files: []uintptr{0, 1, 2, uintptr(theirs)},
+			Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+		})
+		ch <- started{pid, err}
+		if err == nil {
+			<-sv.spawnerGone
+		}
+		// Exiting while locked ends the thread.
+	}()
+	st := <-ch
+	unix.Close(theirs)
+	if st.err != nil {
+		unix.Close(mine)
+		return fmt.Errorf("start the spawner: %w", st.err)
+	}
+	sv.spawner = st.pid
+	if sv.spawnerConn, err = unixConn(mine); err != nil {
+		_ = syscall.Kill(st.pid, syscall.SIGKILL)
+		return fmt.Errorf("the spawner's socket: %w", err)
+	}
+	return nil
 }
 
 // reap waits for every child: the spawner, and the orphans that the
@@ -143,7 +173,7 @@ func (sv *supervisor) reap() {
 // shutdown ends the spawner and waits for it, so that the CPU time of the
 // spawner and of its commands is accounted to this process's parent.
 func (sv *supervisor) shutdown() {
-	_ = unix.Shutdown(sv.spawnerConn, unix.SHUT_RDWR)
+	_ = sv.spawnerConn.CloseWrite()
 	select {
 	case <-sv.spawnerGone:
 	case <-time.After(time.Second):

@@ -5,7 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"syscall"
+	"net"
+	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -27,38 +28,44 @@ func socketPair() (a, b int, err error) {
 	return fds[0], fds[1], nil
 }
 
-// send writes one message on fd, with fds attached.
-func send(fd int, payload []byte, fds ...int) error {
+// unixConn makes fd a connection served by the runtime's poller, so that
+// a goroutine waiting for a message holds no thread. It takes fd over.
+func unixConn(fd int) (*net.UnixConn, error) {
+	f := os.NewFile(uintptr(fd), "socket")
+	defer f.Close()
+	c, err := net.FileConn(f)
+	if err != nil {
+		return nil, err
+	}
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		c.Close()
+		return nil, errors.New("not a Unix socket")
+	}
+	return uc, nil
+}
+
+// send writes one message on c, with fds attached.
+func send(c *net.UnixConn, payload []byte, fds ...int) error {
 	b := binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(payload)), uint32(len(payload)))
 	b = append(b, payload...)
 	var oob []byte
 	if len(fds) > 0 {
 		oob = unix.UnixRights(fds...)
 	}
-	n, err := sendmsg(fd, b, oob)
-	for err == nil && n < len(b) {
-		var m int
-		m, err = sendmsg(fd, b[n:], nil)
-		n += m
+	n, _, err := c.WriteMsgUnix(b, oob, nil)
+	if err == nil && n < len(b) {
+		_, err = c.Write(b[n:])
 	}
 	return err
 }
 
-func sendmsg(fd int, b, oob []byte) (int, error) {
-	for {
-		n, err := unix.SendmsgN(fd, b, oob, nil, unix.MSG_NOSIGNAL)
-		if !errors.Is(err, syscall.EINTR) {
-			return n, err
-		}
-	}
-}
-
-// recv reads one message from fd and the descriptors that came with it
+// recv reads one message from c and the descriptors that came with it
 // (close-on-exec). At the end of the stream it returns io.EOF.
-func recv(fd int) ([]byte, []int, error) {
+func recv(c *net.UnixConn) ([]byte, []int, error) {
 	var hdr [4]byte
 	oob := make([]byte, unix.CmsgSpace(4*4))
-	n, oobn, err := recvmsg(fd, hdr[:], oob)
+	n, oobn, _, _, err := c.ReadMsgUnix(hdr[:], oob)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -75,7 +82,7 @@ func recv(fd int) ([]byte, []int, error) {
 		}
 		return nil, nil, err
 	}
-	if err := readFull(fd, hdr[n:]); err != nil {
+	if _, err := io.ReadFull(c, hdr[n:]); err != nil {
 		return fail(err)
 	}
 	size := binary.BigEndian.Uint32(hdr[:])
@@ -83,33 +90,10 @@ func recv(fd int) ([]byte, []int, error) {
 		return fail(fmt.Errorf("message of %d bytes", size))
 	}
 	payload := make([]byte, size)
-	if err := readFull(fd, payload); err != nil {
+	if _, err := io.ReadFull(c, payload); err != nil {
 		return fail(err)
 	}
 	return payload, fds, nil
-}
-
-func recvmsg(fd int, b, oob []byte) (n, oobn int, err error) {
-	for {
-		n, oobn, _, _, err = unix.Recvmsg(fd, b, oob, unix.MSG_CMSG_CLOEXEC)
-		if !errors.Is(err, syscall.EINTR) {
-			return n, oobn, err
-		}
-	}
-}
-
-func readFull(fd int, b []byte) error {
-	for len(b) > 0 {
-		n, _, err := recvmsg(fd, b, nil)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return io.ErrUnexpectedEOF
-		}
-		b = b[n:]
-	}
-	return nil
 }
 
 func rights(oob []byte) ([]int, error) {
