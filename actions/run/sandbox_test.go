@@ -364,6 +364,31 @@ func TestSandboxConfinesTheCommand(t *testing.T) {
 	}
 }
 
+// TestSandboxSmallAddressSpace: an address-space cap below what a Go
+// process reserves applies to the commands, not to the spawner that
+// starts them, which keeps serving.
+func TestSandboxSmallAddressSpace(t *testing.T) {
+	if s := sandbox.Probe(); s.ABI < 1 {
+		t.Skipf("needs Landlock; the kernel offers %s", s)
+	}
+	cfg := sandbox.DefaultConfig()
+	cfg.Limits.AddressSpace = 512 << 20
+	sb, err := sandbox.New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sb.Close() })
+	f := newFixture(t)
+	f.env.Sandbox = sb
+	a, err := run.New(actions.Options{"command": []any{"/usr/bin/bash", "-c", "echo hi; grep -E 'Max address' /proc/self/limits"}}, f.env)
+	require.NoError(t, err)
+	for range 10 {
+		var log bytes.Buffer
+		res, err := a.Run(t.Context(), f.ws, &log)
+		require.NoError(t, err)
+		require.Equal(t, actions.Success, res.Conclusion, log.String())
+		assert.Regexp(t, `Max address space\s+536870912\s+536870912\s`, res.Details)
+	}
+}
+
 // TestSandboxForkBombIsCapped: the process cap stops a fork bomb inside
 // the sandbox; the command fails instead of the machine.
 func TestSandboxForkBombIsCapped(t *testing.T) {

@@ -123,6 +123,7 @@ func spawn(s setup) int {
 type spawner struct {
 	setup
 	conn     *net.UnixConn
+	traced   bool // limits are set on each command, held at its exec
 	devNull  int
 	lastCap  int
 	setupErr error
@@ -130,8 +131,11 @@ type spawner struct {
 
 // prepare does once what every command needs.
 func (sp *spawner) prepare() error {
-	if err := setLimits(sp.Limits); err != nil {
-		return err
+	sp.traced = canTrace()
+	if !sp.traced {
+		if err := setLimits(0, sp.Limits); err != nil {
+			return err
+		}
 	}
 	fd, err := unix.Open(os.DevNull, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -153,9 +157,17 @@ func (sp *spawner) prepare() error {
 // command's sake, reports, waits for the command and reports again. The
 // goroutine ends locked to its thread, so the runtime ends the thread and
 // never runs anything else on it. The thread must outlive the command:
-// the command's parent-death signal is tied to it.
+// the command's parent-death signal is tied to it. It is never the main
+// thread.
 func (sp *spawner) serve(payload []byte, fds []int, done chan<- bool) {
 	runtime.LockOSThread()
+	if unix.Gettid() == unix.Getpid() {
+		// The main thread holds this process's parent-death signal, which
+		// a change of user would clear. Leave it: a goroutine that ends
+		// locked to the main thread parks it for good.
+		go sp.serve(payload, fds, done)
+		return
+	}
 	retire := false
 	defer func() { done <- retire }()
 	report := func(format string, args ...any) { _ = send(sp.conn, fmt.Appendf(nil, format, args...)) }
@@ -204,15 +216,9 @@ func (sp *spawner) serve(payload []byte, fds []int, done chan<- bool) {
 // Capabilities, no_new_privs and the Landlock domain belong to a thread:
 // the rest of this process is untouched. Errors are status lines.
 func (sp *spawner) start(req request, out int) (int, error) {
-	root := os.Geteuid() == 0
-	if root {
-		if err := dropCaps(sp.lastCap); err != nil {
-			return 0, fmt.Errorf("setup: %v", err)
-		}
-	}
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return 0, fmt.Errorf("setup: no_new_privs: %v", err)
-	}
+	// Build the ruleset while still able to open every path.
+	rulesetFD := -1
+	var rulesetFlags uint32
 	if sp.Landlock {
 		fd, flags, err := ruleset(sp.ReadOnly, req.ReadWrite, sp.Ports)
 		if err != nil {
@@ -221,9 +227,22 @@ func (sp *spawner) start(req request, out int) (int, error) {
 		if fd < 0 {
 			return 0, errors.New("setup: landlock: the kernel enforces nothing")
 		}
-		err = llsys.LandlockRestrictSelf(fd, flags)
-		unix.Close(fd)
-		if err != nil {
+		defer unix.Close(fd)
+		rulesetFD, rulesetFlags = fd, flags
+	}
+	if os.Geteuid() == 0 {
+		if err := dropCaps(sp.lastCap); err != nil {
+			return 0, fmt.Errorf("setup: %v", err)
+		}
+		if err := becomeUser(sp.UID, sp.GID); err != nil {
+			return 0, fmt.Errorf("setup: drop root: %v", err)
+		}
+	}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return 0, fmt.Errorf("setup: no_new_privs: %v", err)
+	}
+	if rulesetFD >= 0 {
+		if err := llsys.LandlockRestrictSelf(rulesetFD, rulesetFlags); err != nil {
 			return 0, fmt.Errorf("setup: landlock: restrict: %v", err)
 		}
 	}
@@ -234,9 +253,7 @@ func (sp *spawner) start(req request, out int) (int, error) {
 		// A group of its own, which the supervisor kills at the end.
 		Sys: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
 	}
-	if root {
-		attr.Sys.Credential = &syscall.Credential{Uid: uint32(sp.UID), Gid: uint32(sp.GID), Groups: []uint32{}}
-	}
+	attr.Sys.Ptrace = sp.traced
 	pid, err := syscall.ForkExec(req.Program, req.Args, attr)
 	var errno syscall.Errno
 	switch {
@@ -245,13 +262,60 @@ func (sp *spawner) start(req request, out int) (int, error) {
 	case err != nil:
 		return 0, fmt.Errorf("setup: exec: %v", err)
 	}
+	if sp.traced {
+		if err := sp.limit(pid); err != nil {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			var ws syscall.WaitStatus
+			_, _ = syscall.Wait4(pid, &ws, 0, nil)
+			return 0, fmt.Errorf("setup: %v", err)
+		}
+	}
 	return pid, nil
+}
+
+// limit sets the limits of a command that stopped at its exec, before it
+// ran an instruction of its own, and lets it go. Only this thread, the
+// tracer, may do so.
+func (sp *spawner) limit(pid int) error {
+	for {
+		var ws syscall.WaitStatus
+		_, err := syscall.Wait4(pid, &ws, 0, nil)
+		switch {
+		case errors.Is(err, syscall.EINTR):
+			continue
+		case err != nil:
+			return fmt.Errorf("wait for the command's exec: %w", err)
+		case !ws.Stopped():
+			return errors.New("the command ended before its exec")
+		case ws.StopSignal() != syscall.SIGTRAP:
+			// Not our stop: deliver the signal and wait on.
+			if err := syscall.PtraceCont(pid, int(ws.StopSignal())); err != nil {
+				return fmt.Errorf("continue the command: %w", err)
+			}
+			continue
+		}
+		if err := setLimits(pid, sp.Limits); err != nil {
+			return err
+		}
+		if err := syscall.PtraceDetach(pid); err != nil {
+			return fmt.Errorf("let the command go: %w", err)
+		}
+		return nil
+	}
+}
+
+// canTrace tells whether a child may ask to be traced (Yama's
+// ptrace_scope or a seccomp filter may forbid it): the child asks, then
+// fails to execute "/".
+func canTrace() bool {
+	_, err := syscall.ForkExec("/", []string{"/"}, &syscall.ProcAttr{Sys: &syscall.SysProcAttr{Ptrace: true}})
+	return !errors.Is(err, syscall.EPERM)
 }
 
 // spent says whether this process has used half of the CPU time limit it
 // shares with the commands.
 func (sp *spawner) spent() bool {
-	if sp.Limits.CPUTime <= 0 {
+	if sp.traced || sp.Limits.CPUTime <= 0 {
 		return false
 	}
 	var ru syscall.Rusage
@@ -279,10 +343,10 @@ func ruleset(ro, rw []string, ports []uint16) (int, uint32, error) {
 	return landlock.V11.BestEffort().NewRulesetFD(rules...)
 }
 
-// setLimits caps this process (and so the commands it starts) with equal
-// soft and hard limits, so that a command cannot raise them again; a limit
-// already lower stays.
-func setLimits(l Limits) error {
+// setLimits caps process pid (0: this one) with equal soft and hard
+// limits, so that the command cannot raise them again; a limit already
+// lower stays.
+func setLimits(pid int, l Limits) error {
 	caps := []struct {
 		name     string
 		resource int
@@ -298,14 +362,20 @@ func setLimits(l Limits) error {
 		if c.value == 0 {
 			continue
 		}
-		var cur syscall.Rlimit
-		if err := syscall.Getrlimit(c.resource, &cur); err != nil {
+		var cur unix.Rlimit
+		if err := unix.Prlimit(pid, c.resource, nil, &cur); err != nil {
 			return fmt.Errorf("read the %s limit: %w", c.name, err)
 		}
 		v := min(c.value, cur.Max)
-		// syscall.Setrlimit, not unix: for open files it also stops Go
-		// from restoring the original limit at exec.
-		if err := syscall.Setrlimit(c.resource, &syscall.Rlimit{Cur: v, Max: v}); err != nil {
+		var err error
+		if pid == 0 {
+			// syscall.Setrlimit, not unix: for open files it also stops Go
+			// from restoring the original limit at exec.
+			err = syscall.Setrlimit(c.resource, &syscall.Rlimit{Cur: v, Max: v})
+		} else {
+			err = unix.Prlimit(pid, c.resource, &unix.Rlimit{Cur: v, Max: v}, nil)
+		}
+		if err != nil {
 			return fmt.Errorf("limit %s to %d: %w", c.name, v, err)
 		}
 	}
@@ -323,6 +393,29 @@ func dropCaps(last int) error {
 		}
 	}
 	_ = unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+	return nil
+}
+
+// becomeUser makes the calling thread uid:gid without supplementary
+// groups, and so without any capability. The kernel keeps credentials per
+// thread; raw system calls change the caller's only (the syscall
+// package's Setuid would change every thread of the process).
+func becomeUser(uid, gid int) error {
+	if uid == 0 {
+		return errors.New("refusing to run a command as root")
+	}
+	if _, _, e := syscall.RawSyscall(syscall.SYS_SETGROUPS, 0, 0, 0); e != 0 {
+		return fmt.Errorf("clear groups: %w", e)
+	}
+	if _, _, e := syscall.RawSyscall(syscall.SYS_SETRESGID, uintptr(gid), uintptr(gid), uintptr(gid)); e != 0 {
+		return fmt.Errorf("set gid %d: %w", gid, e)
+	}
+	if _, _, e := syscall.RawSyscall(syscall.SYS_SETRESUID, uintptr(uid), uintptr(uid), uintptr(uid)); e != 0 {
+		return fmt.Errorf("set uid %d: %w", uid, e)
+	}
+	if syscall.Getuid() == 0 || syscall.Geteuid() == 0 {
+		return errors.New("still root after setresuid")
+	}
 	return nil
 }
 
