@@ -2,12 +2,12 @@
 // resource limits, no capabilities, and a supervisor that makes sure no
 // process the command started outlives it.
 //
-// Landlock, no_new_privs and the capability sets belong to a thread, and a
-// child gets those of the thread that forked it; resource limits belong
-// to a process. The bot confines none of its own threads. Its binary is
-// re-executed twice, once for every command that runs at the same time,
-// and the pair is kept for the next commands (re-executing a large Go
-// binary costs tens of milliseconds of CPU, the rest well under one):
+// Landlock, no_new_privs, the user and the capability sets belong to a
+// thread, and a child gets those of the thread that forked it. The bot
+// confines none of its own threads. Its binary is re-executed twice, once
+// for every command that runs at the same time, and the pair is kept for
+// the next commands (re-executing a large Go binary costs tens of
+// milliseconds of CPU, the rest well under one):
 //
 //   - the supervisor, a child subreaper in a session of its own:
 //     everything a command starts, including what calls setsid or
@@ -16,26 +16,27 @@
 //     time, so every orphan it gets is the current command's. The bot's
 //     death gives it SIGTERM (its parent-death signal), and it cleans up
 //     before it goes; a stopped command (SIGTERM from the bot) ends it too.
-//   - the spawner, its child, whose own limits are the commands' limits.
-//     For each command it locks a fresh goroutine to its thread, empties
-//     that thread's capability bounding set (as root), sets no_new_privs,
-//     restricts the thread with Landlock and forks the command from it
-//     (dropping root in the child before exec). The thread waits for the
-//     command, which dies with it (parent-death signal), and then ends:
-//     the Go runtime never runs anything else on a locked thread, nor
-//     starts threads from it.
+//   - the spawner, its child. For each command it locks a fresh goroutine
+//     to its thread (never the main one) and confines that thread: as
+//     root, an empty capability bounding set and the command's user (a
+//     raw setresuid, which changes that thread only); no_new_privs; the
+//     Landlock domain. It forks the command from that thread, traced: the
+//     command stops at its exec, before it runs an instruction of its own,
+//     gets its resource limits (prlimit, soft and hard) and is let go. The
+//     thread waits for the command, which dies with it (parent-death
+//     signal), and then ends: the Go runtime never runs anything else on a
+//     locked thread, nor starts threads from it. Where a child may not ask
+//     to be traced (Yama's ptrace_scope, a seccomp filter), the spawner
+//     carries the limits itself and the commands inherit them; it then
+//     retires when it has used half the CPU time limit, and a small
+//     address-space cap can stop it.
 //
-// The spawner retires when it has used half the CPU time limit itself.
-// Where the bot is not root, the commands' process limit counts the
-// spawner's threads too: a fork bomb can keep it from starting one, and
-// then it ends, which ends the command, and the supervisor cleans up.
-//
-// The confined thread is in the command's Landlock domain, so a command
-// of the bot's own user can signal it and end the spawner; that only ends
+// The confined thread is in the command's Landlock domain and has its
+// user, so the command can signal it and end the spawner; that only ends
 // the command itself, and the supervisor, which the command cannot signal
-// (Landlock ABI 6), cleans up as always. Both processes are non-dumpable
-// and get neither the bot's environment nor any descriptor but their
-// socket, which no command inherits.
+// (another user as root, Landlock ABI 6 otherwise), cleans up as always.
+// Both processes are non-dumpable and get neither the bot's environment
+// nor any descriptor but their socket, which no command inherits.
 //
 // A binary that uses this package calls Launch first thing in main (and
 // in TestMain).
