@@ -35,6 +35,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err != nil {
 		return fail(stderr, "sandbox: %v", err)
 	}
+	defer sb.Close() // the idle supervisors; busy ones end with their command
 	b, err := bot.New(ctx, bot.Options{Config: cfg, Version: versionString(), Logger: log, Out: stdout, Sandbox: sb})
 	if err != nil {
 		return fail(stderr, "%v", err)

@@ -31,7 +31,8 @@ var version = ""
 var defaultConfig []byte
 
 func main() {
-	// The bot re-executed as a sandbox launcher never returns from Launch.
+	// The bot re-executed as a sandbox supervisor or spawner never returns
+	// from Launch.
 	sandbox.Launch()
 	gin.SetMode(gin.ReleaseMode) // the process's choice: no debug route dump
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

@@ -49,7 +49,7 @@ outputs = ["onnx/**"]
 }
 
 // TestBinaryIsItsOwnLauncher runs a command in the sandbox with the real
-// hubbot binary as the launcher, as serve does.
+// hubbot binary as the supervisor and spawner, as serve does.
 func TestBinaryIsItsOwnLauncher(t *testing.T) {
 	if s := sandbox.Probe(); s.ABI < 1 {
 		t.Skipf("needs Landlock; the kernel offers %s", s)
@@ -61,6 +61,7 @@ func TestBinaryIsItsOwnLauncher(t *testing.T) {
 	cfg.StateDir = t.TempDir()
 	sb, err := sandbox.New(cfg)
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = sb.Close() })
 
 	secret := filepath.Join(t.TempDir(), "hubbot.db")
 	require.NoError(t, os.WriteFile(secret, []byte("data"), 0o644))

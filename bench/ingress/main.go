@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command ingress measures what an attack on the webhook receiver costs the
 // bot: for each hubbot binary given, it starts `hubbot serve` on loopback in
 // dry-run with its own data dir, sends valid deliveries at a fixed rate,

@@ -23,7 +23,7 @@ import (
 // init's, and Run kills it when that supervisor's command ends. The
 // process's only children must be this sandbox's supervisors and what they
 // leave: Run kills any other child it finds then that carries
-// no_new_privs, as everything a launcher starts does. serve calls it once.
+// no_new_privs, as every command a spawner starts does. serve calls it once.
 func (s *Sandbox) AdoptOrphans() error {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("sandbox: become a subreaper: %w", err)

@@ -19,6 +19,11 @@ type Result struct {
 	ExecErr  error
 }
 
+type pool struct{}
+
+// Close has nothing to close off Linux.
+func (s *Sandbox) Close() error { return nil }
+
 // Launch does nothing off Linux.
 func Launch() {}
 

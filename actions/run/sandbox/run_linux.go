@@ -1,19 +1,21 @@
 package sandbox
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -35,6 +37,24 @@ type Result struct {
 // stop beyond the command's grace, before killing it outright.
 const stopMargin = 5 * time.Second
 
+// maxIdle is how many idle supervisors a Sandbox keeps for the next
+// commands; more run at once when commands do, and end after theirs.
+const maxIdle = 8
+
+// slot is a supervisor, with its spawner, that runs one command at a time.
+type slot struct {
+	conn   *net.UnixConn // socket to the supervisor
+	pid    int
+	exited chan struct{}
+}
+
+// pool holds the idle supervisors.
+type pool struct {
+	mu     sync.Mutex
+	idle   []*slot
+	closed bool
+}
+
 // Run runs sp in the sandbox with stdin on /dev/null and stdout and stderr
 // on one pipe copied to out, and returns once the command and everything it
 // started are dead. When ctx is done the command gets SIGTERM, then SIGKILL
@@ -47,112 +67,86 @@ func (s *Sandbox) Run(ctx context.Context, sp Spec, out io.Writer) (Result, erro
 	if len(sp.Args) == 0 {
 		sp.Args = []string{sp.Program}
 	}
-	p := plan{
+	req := request{
 		Program:   sp.Program,
 		Args:      sp.Args,
-		Landlock:  s.cfg.Mode == ModeLandlock,
-		ReadOnly:  s.cfg.ReadOnly,
+		Env:       sp.Env,
+		Dir:       sp.Dir,
 		ReadWrite: append([]string{sp.Dir}, sp.ReadWrite...),
-		Limits:    s.cfg.Limits,
-		UID:       s.cfg.UID,
-		GID:       s.cfg.GID,
 		Grace:     sp.Grace,
-		Record:    recordPath(s.cfg.StateDir),
-	}
-	if p.Landlock && s.support.Network() {
-		p.Ports = s.cfg.ConnectPorts
 	}
 	if os.Geteuid() == 0 {
-		if err := handOver(p.ReadWrite, p.UID, p.GID); err != nil {
+		if err := handOver(req.ReadWrite, s.cfg.UID, s.cfg.GID); err != nil {
 			return Result{}, err
 		}
 	}
-	arg, err := json.Marshal(p)
+	payload, err := json.Marshal(req)
 	if err != nil {
 		return Result{}, fmt.Errorf("sandbox: %w", err)
 	}
-
+	sl, err := s.acquire()
+	if err != nil {
+		return Result{}, err
+	}
 	outR, outW, err := os.Pipe()
 	if err != nil {
+		s.release(sl, true)
 		return Result{}, fmt.Errorf("sandbox: output pipe: %w", err)
 	}
-	statusR, statusW, err := os.Pipe()
+	err = send(sl.conn, payload, int(outW.Fd()))
+	outW.Close()
 	if err != nil {
 		outR.Close()
-		outW.Close()
-		return Result{}, fmt.Errorf("sandbox: status pipe: %w", err)
-	}
-	cmd := &exec.Cmd{
-		Path:       s.exe,
-		Args:       []string{s.exe, launchArg, "supervise", string(arg)},
-		Env:        sp.Env,
-		Dir:        sp.Dir,
-		Stdout:     outW,
-		Stderr:     outW,
-		ExtraFiles: []*os.File{statusW},
-		// Its own session; SIGTERM when the bot dies, so that it kills the
-		// command's processes before it goes.
-		SysProcAttr: &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGTERM},
+		s.release(sl, false)
+		return Result{}, fmt.Errorf("sandbox: hand the command to the supervisor: %w", err)
 	}
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
 		_, _ = io.Copy(out, outR)
 	}()
-	statusDone := make(chan []string, 1)
+	final := make(chan []byte, 1)
 	go func() {
-		var lines []string
-		sc := bufio.NewScanner(statusR)
-		for sc.Scan() {
-			lines = append(lines, sc.Text())
+		payload, fds, err := recv(sl.conn)
+		for _, fd := range fds {
+			_ = syscall.Close(fd)
 		}
-		statusDone <- lines
+		if err != nil {
+			payload = nil
+		}
+		final <- payload
 	}()
 
-	// Pdeathsig fires when the thread that started the child exits, not
-	// the process: start and wait on one locked thread.
-	started := make(chan error, 1)
-	waited := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		err := s.start(cmd)
-		started <- err
-		if err == nil {
-			waited <- cmd.Wait()
-		}
-		// Exiting while locked ends the thread, after the child is gone.
-	}()
-	err = <-started
-	outW.Close()
-	statusW.Close()
-	if err != nil {
-		outR.Close()
-		statusR.Close()
-		<-copied
-		<-statusDone
-		return Result{}, fmt.Errorf("sandbox: start the supervisor: %w", err)
-	}
-
-	defer s.forget(cmd.Process.Pid)
 	var res Result
+	var status []byte
 	select {
-	case <-waited:
+	case status = <-final:
 	case <-ctx.Done():
 		res.Stopped = true
-		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = syscall.Kill(sl.pid, syscall.SIGTERM)
 		timer := time.NewTimer(sp.Grace + stopMargin)
 		select {
-		case <-waited:
+		case status = <-final:
 		case <-timer.C:
 			// The supervisor did not finish its work; what it had not killed
 			// yet is left to Sweep at the next start.
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-waited
+			_ = syscall.Kill(-sl.pid, syscall.SIGKILL)
+			status = <-final
 		}
 		timer.Stop()
 	}
-	// The supervisor is gone and so is everything it started, so the
-	// pipes are at their end; the timer only guards against a surprise.
+	var lines []string
+	if status != nil {
+		lines = statusLines(status)
+	}
+	s.release(sl, status != nil && !res.Stopped && !slices.Contains(lines, "retire"))
+	if !reported(lines) {
+		// The supervisor died before it could kill what the command
+		// started; with AdoptOrphans, that is now the bot's.
+		s.killOrphans()
+	}
+	// Every process that held the pipe is dead, so it is at its end; the
+	// timer only guards against a surprise.
 	drain := time.NewTimer(max(sp.Grace, time.Second))
 	select {
 	case <-copied:
@@ -161,21 +155,124 @@ func (s *Sandbox) Run(ctx context.Context, sp Spec, out io.Writer) (Result, erro
 	drain.Stop()
 	outR.Close()
 	<-copied
-	var lines []string
-	select {
-	case lines = <-statusDone:
-	case <-time.After(time.Second):
-	}
-	statusR.Close()
-	if !reported(lines) {
-		// The supervisor died before it could kill what the command
-		// started; with AdoptOrphans, that is now the bot's.
-		s.killOrphans()
-	}
 	return parseStatus(res, lines)
 }
 
-// parseStatus reads the supervisor's and the launcher's reports.
+// acquire returns an idle supervisor, or starts one.
+func (s *Sandbox) acquire() (*slot, error) {
+	s.pool.mu.Lock()
+	for len(s.pool.idle) > 0 {
+		sl := s.pool.idle[len(s.pool.idle)-1]
+		s.pool.idle = s.pool.idle[:len(s.pool.idle)-1]
+		select {
+		case <-sl.exited:
+			sl.close()
+		default:
+			s.pool.mu.Unlock()
+			return sl, nil
+		}
+	}
+	s.pool.mu.Unlock()
+	return s.startSlot()
+}
+
+// release keeps a supervisor that can take another command, and ends the
+// others.
+func (s *Sandbox) release(sl *slot, reuse bool) {
+	s.pool.mu.Lock()
+	if reuse && !s.pool.closed && len(s.pool.idle) < maxIdle {
+		s.pool.idle = append(s.pool.idle, sl)
+		sl = nil
+	}
+	s.pool.mu.Unlock()
+	if sl != nil {
+		sl.close()
+	}
+}
+
+// Close ends the idle supervisors and waits for them; supervisors busy
+// with a command end after it. Commands can still run after Close, each
+// with a supervisor of its own.
+func (s *Sandbox) Close() error {
+	s.pool.mu.Lock()
+	idle := s.pool.idle
+	s.pool.idle, s.pool.closed = nil, true
+	s.pool.mu.Unlock()
+	for _, sl := range idle {
+		sl.close()
+		<-sl.exited
+	}
+	return nil
+}
+
+// close tells the supervisor to end: it reads the end of its socket.
+func (sl *slot) close() {
+	_ = sl.conn.Close()
+}
+
+// startSlot starts a supervisor in a session of its own, with SIGTERM as
+// its parent-death signal so that it kills its command before it goes.
+// Neither it nor its spawner gets the bot's environment.
+func (s *Sandbox) startSlot() (*slot, error) {
+	mine, theirs, err := socketPair()
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	st := setup{
+		Landlock: s.cfg.Mode == ModeLandlock,
+		ReadOnly: s.cfg.ReadOnly,
+		Limits:   s.cfg.Limits,
+		UID:      s.cfg.UID,
+		GID:      s.cfg.GID,
+		Record:   recordPath(s.cfg.StateDir),
+	}
+	if st.Landlock && s.support.Network() {
+		st.Ports = s.cfg.ConnectPorts
+	}
+	arg, err := json.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	conn := os.NewFile(uintptr(theirs), "supervisor")
+	cmd := &exec.Cmd{
+		Path:        s.exe,
+		Args:        []string{s.exe, launchArg, "supervise", string(arg)},
+		Env:         []string{},
+		Dir:         "/",
+		Stderr:      os.Stderr,
+		ExtraFiles:  []*os.File{conn},
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGTERM},
+	}
+	// Pdeathsig fires when the thread that started the child exits, not
+	// the process: start and wait on one locked thread.
+	started := make(chan error, 1)
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		runtime.LockOSThread()
+		err := s.start(cmd)
+		started <- err
+		if err == nil {
+			_ = cmd.Wait()
+			s.forget(cmd.Process.Pid)
+		}
+		// Exiting while locked ends the thread, after the child is gone.
+	}()
+	err = <-started
+	conn.Close()
+	if err != nil {
+		_ = syscall.Close(mine)
+		return nil, fmt.Errorf("sandbox: start the supervisor: %w", err)
+	}
+	uc, err := unixConn(mine)
+	if err != nil {
+		_ = cmd.Process.Kill()
+		return nil, fmt.Errorf("sandbox: the supervisor's socket: %w", err)
+	}
+	return &slot{conn: uc, pid: cmd.Process.Pid, exited: exited}, nil
+}
+
+// parseStatus reads the supervisor's report.
 func parseStatus(res Result, lines []string) (Result, error) {
 	ended := false
 	for _, line := range lines {
@@ -186,7 +283,7 @@ func parseStatus(res Result, lines []string) (Result, error) {
 		case "exec:":
 			n, err := strconv.Atoi(rest)
 			if err != nil {
-				return res, fmt.Errorf("sandbox: launcher said %q", line)
+				return res, fmt.Errorf("sandbox: the supervisor said %q", line)
 			}
 			res.ExecErr = syscall.Errno(n)
 		case "exit":

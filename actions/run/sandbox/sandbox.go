@@ -1,16 +1,45 @@
 // Package sandbox runs one command confined: Landlock file and TCP rules,
-// resource limits, no capabilities, and a per-command supervisor that makes
-// sure no process the command started outlives it.
+// resource limits, no capabilities, and a supervisor that makes sure no
+// process the command started outlives it.
 //
-// Landlock restricts a whole process, so the bot never restricts itself:
-// it re-executes its own binary twice. The first copy, the supervisor, is a
-// child subreaper in a session of its own: everything the command starts,
-// including what calls setsid or double-forks, ends up as its child when its
-// parent dies, and it kills and reaps all of it when the command ends or the
-// bot asks it to stop (SIGTERM; the bot's death delivers SIGTERM too). The
-// second copy sets the limits, drops root, restricts itself with Landlock
-// and execs the command. A binary that uses this package calls Launch first
-// thing in main (and in TestMain).
+// Landlock, no_new_privs, the user and the capability sets belong to a
+// thread, and a child gets those of the thread that forked it. The bot
+// confines none of its own threads. Its binary is re-executed twice, once
+// for every command that runs at the same time, and the pair is kept for
+// the next commands (re-executing a large Go binary costs tens of
+// milliseconds of CPU, the rest well under one):
+//
+//   - the supervisor, a child subreaper in a session of its own:
+//     everything a command starts, including what calls setsid or
+//     double-forks, becomes its child once orphaned, and after each
+//     command it kills and reaps all of it. It serves one command at a
+//     time, so every orphan it gets is the current command's. The bot's
+//     death gives it SIGTERM (its parent-death signal), and it cleans up
+//     before it goes; a stopped command (SIGTERM from the bot) ends it too.
+//   - the spawner, its child. For each command it locks a fresh goroutine
+//     to its thread (never the main one) and confines that thread: as
+//     root, an empty capability bounding set and the command's user (a
+//     raw setresuid, which changes that thread only); no_new_privs; the
+//     Landlock domain. It forks the command from that thread, traced: the
+//     command stops at its exec, before it runs an instruction of its own,
+//     gets its resource limits (prlimit, soft and hard) and is let go. The
+//     thread waits for the command, which dies with it (parent-death
+//     signal), and then ends: the Go runtime never runs anything else on a
+//     locked thread, nor starts threads from it. Where a child may not ask
+//     to be traced (Yama's ptrace_scope, a seccomp filter), the spawner
+//     carries the limits itself and the commands inherit them; it then
+//     retires when it has used half the CPU time limit, and a small
+//     address-space cap can stop it.
+//
+// The confined thread is in the command's Landlock domain and has its
+// user, so the command can signal it and end the spawner; that only ends
+// the command itself, and the supervisor, which the command cannot signal
+// (another user as root, Landlock ABI 6 otherwise), cleans up as always.
+// Both processes are non-dumpable and get neither the bot's environment
+// nor any descriptor but their socket, which no command inherits.
+//
+// A binary that uses this package calls Launch first thing in main (and
+// in TestMain).
 package sandbox
 
 import (
@@ -101,8 +130,9 @@ type Config struct {
 	// can kill what a previous run of the bot left behind. Empty disables
 	// the records.
 	StateDir string
-	// Executable is the binary re-executed as the launcher; empty means
-	// os.Executable. It must call Launch at the start of main.
+	// Executable is the binary re-executed as the supervisor and the
+	// spawner; empty means os.Executable. It must call Launch at the start
+	// of main.
 	Executable string
 	// Probe tells what the kernel offers; nil means the package's Probe.
 	// Tests set it to take the paths of older kernels.
@@ -156,9 +186,11 @@ type Sandbox struct {
 	cfg     Config
 	support Support
 	exe     string
+	pool    pool
 
 	// orphans is set by AdoptOrphans; supervisors are the pids of the
-	// supervisors running, which the orphan sweep spares.
+	// supervisors alive (running a command or idle), which the orphan sweep
+	// spares.
 	orphans     bool
 	mu          sync.Mutex
 	supervisors map[int]bool
@@ -200,7 +232,7 @@ func New(cfg Config) (*Sandbox, error) {
 	if exe == "" {
 		var err error
 		if exe, err = os.Executable(); err != nil {
-			return nil, fmt.Errorf("sandbox: find the launcher binary: %w", err)
+			return nil, fmt.Errorf("sandbox: find the binary to re-execute: %w", err)
 		}
 	}
 	if cfg.StateDir != "" {
