@@ -199,7 +199,7 @@ func write(ctx context.Context, src *source, out *sink, p *plan, v *verifier) er
 	if _, err := out.Write(p.header); err != nil {
 		return fmt.Errorf("write the header: %w", err)
 	}
-	buf := make([]byte, copyBuf)
+	bufs := newCopyBufs()
 	var bw *bufio.Writer
 	for _, ot := range p.tensors {
 		if ot.nbytes == 0 {
@@ -213,7 +213,7 @@ func write(ctx context.Context, src *source, out *sink, p *plan, v *verifier) er
 				sum = nil
 			}
 			start := out.n
-			if err := src.copyRange(ctx, out, abs, ot.nbytes, buf, sum); err != nil {
+			if err := src.copyRange(ctx, out, abs, ot.nbytes, bufs, sum); err != nil {
 				return fmt.Errorf("tensor %s: %w", quoteName(ot.name), err)
 			}
 			if err := v.copied(ot, start, crc); err != nil {
