@@ -199,7 +199,13 @@ func write(ctx context.Context, src *source, out *sink, p *plan, v *verifier) er
 	if _, err := out.Write(p.header); err != nil {
 		return fmt.Errorf("write the header: %w", err)
 	}
-	bufs := newCopyBufs()
+	var largest int64
+	for _, ot := range p.tensors {
+		if ot.contiguous {
+			largest = max(largest, ot.nbytes)
+		}
+	}
+	bufs := copyBufsFor(largest)
 	var bw *bufio.Writer
 	for _, ot := range p.tensors {
 		if ot.nbytes == 0 {

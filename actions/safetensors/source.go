@@ -35,10 +35,15 @@ type source struct {
 // cost twice as much again in page-table work.
 const copyBuf = 1 << 20
 
-// newCopyBufs returns the buffers of a copy: two, so that one is read
-// ahead while the other is checksummed and written (copyRange).
-func newCopyBufs() [][]byte {
-	return [][]byte{make([]byte, copyBuf), make([]byte, copyBuf)}
+// copyBufsFor returns the buffers that copy tensors of at most largest
+// bytes: two of copyBuf bytes, so that one is read ahead while the other
+// is checksummed and written (copyRange), or one no larger than needed
+// when every tensor fits in one.
+func copyBufsFor(largest int64) [][]byte {
+	if largest > copyBuf {
+		return [][]byte{make([]byte, copyBuf), make([]byte, copyBuf)}
+	}
+	return [][]byte{make([]byte, largest)}
 }
 
 // copyRange appends the n source bytes at off to dst through bufs, adding
