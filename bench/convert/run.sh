@@ -51,7 +51,7 @@ measure() {
 		if [ -n "$child" ]; then
 			while read -r k v _; do
 				[ "$k" = RssAnon: ] && [ "$v" -gt "$peak" ] && peak=$v
-			done <"/proc/$child/status" 2>/dev/null || true
+			done 2>/dev/null <"/proc/$child/status" || true # the process may be gone
 		fi
 		read -r -t 0.02 -u "$SLEEPFD" _ || true
 	done
