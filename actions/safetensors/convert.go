@@ -207,7 +207,13 @@ func write(ctx context.Context, src *source, out *sink, p *plan, v *verifier) er
 	if _, err := out.Write(p.header); err != nil {
 		return fmt.Errorf("write the header: %w", err)
 	}
-	buf := make([]byte, copyBuf)
+	var largest int64
+	for _, ot := range p.tensors {
+		if ot.contiguous {
+			largest = max(largest, ot.nbytes)
+		}
+	}
+	bufs := copyBufsFor(largest)
 	var bw *bufio.Writer
 	for i, ot := range p.tensors {
 		if out.progress != nil {
@@ -224,7 +230,7 @@ func write(ctx context.Context, src *source, out *sink, p *plan, v *verifier) er
 				sum = nil
 			}
 			start := out.n
-			if err := src.copyRange(ctx, out, abs, ot.nbytes, buf, sum); err != nil {
+			if err := src.copyRange(ctx, out, abs, ot.nbytes, bufs, sum); err != nil {
 				return fmt.Errorf("tensor %s: %w", quoteName(ot.name), err)
 			}
 			if err := v.copied(ot, start, crc); err != nil {

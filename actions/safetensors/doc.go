@@ -63,9 +63,12 @@
 //     serde_json does, padded with spaces to a multiple of 8. Apply
 //     convert.py's size rule before writing anything: the output may be at
 //     most 1% larger than the input.
-//  6. Write the header, then each tensor: contiguous ones are read through
-//     one 1 MiB buffer and written from it, non-contiguous ones gathered
-//     from a memory-mapped window of the input.
+//  6. Write the header, then each tensor: contiguous ones are read into
+//     1 MiB buffers and written from them, the next chunk read by a second
+//     goroutine while the current one is checksummed and written (the two
+//     copies the kernel makes, from the input's page cache into a buffer
+//     and from the buffer into the output's, run on two cores); non-
+//     contiguous ones are gathered from a memory-mapped window of the input.
 //  7. Verify in the same pass: a tensor that is a whole storage must have
 //     the CRC32 that the zip directory records for the storage, computed
 //     on the bytes in the buffer, which are the bytes written (this proves
@@ -82,10 +85,18 @@
 //     only when every file passed; on any error nothing is left behind.
 //
 // Memory grows with the pickle (a few KiB per tensor), never with the size
-// of the tensors: two 1 MiB buffers (copy and verification) and the
-// window of a non-contiguous tensor. The copy runs at the speed of cp on
-// the same file and the checksum rides along in the CPU cache
-// (bench/convert/run.sh measures both, with peak RSS, from 0.5 GB up).
+// of the tensors: three 1 MiB buffers (two for the copy, one for the
+// verification) and the window of a non-contiguous tensor. Every byte is
+// read once from the input and written once, and the checksum rides along
+// in the CPU cache; no file is synced (Options.Sync does that, for callers
+// that need the files on disk before they return; the action uploads them
+// at once and redoes the job after a crash). cp, the floor, makes one copy
+// in the kernel (copy_file_range); hubbot cannot, because a tensor's bytes
+// sit at unrelated offsets within a page in the input and in the output,
+// where the kernel's copy is slower than two copies through a buffer, and
+// the CRC32 must see the bytes (source.go has the measurements).
+// bench/convert/run.sh compares it with cp and a torch pipeline, with peak
+// RSS, from 0.5 GB to 20 GB.
 //
 // # Local and streamed conversions
 //

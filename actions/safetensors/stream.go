@@ -135,7 +135,7 @@ func (s *streamed) produce(ctx context.Context, w io.Writer, a, b int64) error {
 		return err
 	}
 	dataStart := 8 + int64(len(p.header))
-	buf := make([]byte, copyBuf)
+	bufs := [][]byte{make([]byte, copyBuf)}
 	for _, ot := range p.tensors {
 		at := dataStart + ot.begin
 		lo, hi := max(a, at), min(b, at+ot.nbytes)
@@ -143,7 +143,7 @@ func (s *streamed) produce(ctx context.Context, w io.Writer, a, b int64) error {
 			continue
 		}
 		if ot.contiguous {
-			if err := s.src.copyRange(ctx, w, ot.rec.off+ot.start+(lo-at), hi-lo, buf, nil); err != nil {
+			if err := s.src.copyRange(ctx, w, ot.rec.off+ot.start+(lo-at), hi-lo, bufs, nil); err != nil {
 				return fmt.Errorf("tensor %s: %w", quoteName(ot.name), err)
 			}
 			continue

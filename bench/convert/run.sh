@@ -35,21 +35,39 @@ trap 'rm -rf "$OUT"' EXIT
 go build -o "$OUT/hubbot" .
 
 # measure LABEL CMD...: runs CMD under /usr/bin/time -v and appends
-# "wall_seconds max_rss_kb cpu_seconds" to $OUT/LABEL.txt.
+# "wall_seconds max_rss_kb cpu_seconds anon_rss_kb" to $OUT/LABEL.txt.
+# max_rss_kb (time -v) counts the pages of the program's own binary that
+# it maps, which for hubbot is most of it; anon_rss_kb is the peak of the
+# process's anonymous memory (its heap, stacks and buffers), sampled from
+# /proc every 20 ms with shell builtins only, so the sampling forks nothing
+# next to the measured run.
 measure() {
-	local label=$1
+	local label=$1 peak=0 child="" k v _
 	shift
-	if ! /usr/bin/time -v -o "$OUT/time.txt" "$@" >"$OUT/$label.log" 2>&1; then
+	/usr/bin/time -v -o "$OUT/time.txt" "$@" >"$OUT/$label.log" 2>&1 &
+	local tpid=$!
+	while [ -e "/proc/$tpid" ]; do
+		[ -z "$child" ] && { read -r child _ <"/proc/$tpid/task/$tpid/children" 2>/dev/null || true; }
+		if [ -n "$child" ]; then
+			while read -r k v _; do
+				[ "$k" = RssAnon: ] && [ "$v" -gt "$peak" ] && peak=$v
+			done 2>/dev/null <"/proc/$child/status" || true # the process may be gone
+		fi
+		read -r -t 0.02 -u "$SLEEPFD" _ || true
+	done
+	if ! wait "$tpid"; then
 		echo "$label failed:" >&2
 		cat "$OUT/$label.log" >&2
 		exit 1
 	fi
-	awk -F': ' '
+	awk -F': ' -v anon="$peak" '
 		/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i] }
 		/Maximum resident set size/ { rss = $2 }
 		/User time \(seconds\)|System time \(seconds\)/ { cpu += $2 }
-		END { printf "%.3f %d %.2f\n", s, rss, cpu }' "$OUT/time.txt" >>"$OUT/$label.txt"
+		END { printf "%.3f %d %.2f %d\n", s, rss, cpu, anon }' "$OUT/time.txt" >>"$OUT/$label.txt"
 }
+exec {SLEEPFD}<> <(:) # a pipe nobody writes to: read -t on it sleeps without a fork
+measure version "$OUT/hubbot" version # the binary alone: its mapped code and start-up
 
 # stats COLUMN FILE: "median min max" of a column (the lower median for an
 # even count).
@@ -60,7 +78,7 @@ data_offset() { echo $((8 + $(od -An -t u8 -N 8 "$1" | tr -d ' '))); }
 
 : >"$RESULTS.notes"
 {
-	echo "| checkpoint | cp | hubbot convert | Python, reference-shaped | hubbot / cp wall (median, min-max of per-round ratios) | hubbot / cp CPU (median) | Python / hubbot |"
+	echo "| checkpoint | cp | hubbot convert: wall, peak RSS (anonymous) | Python, reference-shaped | hubbot / cp wall (median, min-max of per-round ratios) | hubbot / cp CPU (median) | Python / hubbot |"
 	echo "| --- | --- | --- | --- | --- | --- | --- |"
 } >"$RESULTS.tmp"
 
@@ -113,7 +131,8 @@ for layers in $SIZES; do
 	read -r cr _ crmax < <(stats 2 "$OUT/cp.txt")
 	read -r gw gwmin gwmax < <(stats 1 "$OUT/go.txt")
 	read -r gr grmin grmax < <(stats 2 "$OUT/go.txt")
-	paste -d' ' "$OUT/go.txt" "$OUT/cp.txt" | awk '{ printf "%.4f\n", $1 / $4 }' >"$OUT/ratio.txt"
+	read -r ga gamin gamax < <(stats 4 "$OUT/go.txt")
+	paste -d' ' "$OUT/go.txt" "$OUT/cp.txt" | awk '{ printf "%.4f\n", $1 / $5 }' >"$OUT/ratio.txt"
 	read -r rmed rmin rmax < <(stats 1 "$OUT/ratio.txt")
 	read -r gc _ _ < <(stats 3 "$OUT/go.txt")
 	read -r cc _ _ < <(stats 3 "$OUT/cp.txt")
@@ -127,12 +146,12 @@ for layers in $SIZES; do
 		pyratio=$(awk -v p="$pw" -v g="$gw" 'BEGIN { printf "%.0fx", p / g }')
 	fi
 	awk -v gb="$gb" -v mode="$mode" -v cw="$cw" -v cwmin="$cwmin" -v cwmax="$cwmax" -v cr="$cr" \
-		-v gw="$gw" -v gwmin="$gwmin" -v gwmax="$gwmax" -v gr="$gr" -v grmin="$grmin" -v grmax="$grmax" \
+		-v gw="$gw" -v gwmin="$gwmin" -v gwmax="$gwmax" -v gr="$gr" -v grmin="$grmin" -v grmax="$grmax" -v gamin="$gamin" -v gamax="$gamax" \
 		-v rmed="$rmed" -v rmin="$rmin" -v rmax="$rmax" -v py="$pycell" -v pyr="$pyratio" -v cpu="$cpuratio" 'BEGIN {
-		printf "| %s fp16 (%s) | %.2f s (%.2f-%.2f), %.1f MB | %.2f s (%.2f-%.2f), %.1f MB (%.1f-%.1f) | %s | %.2fx (%.2f-%.2f) | %s | %s |\n",
-			gb, mode, cw, cwmin, cwmax, cr / 1024, gw, gwmin, gwmax, gr / 1024, grmin / 1024, grmax / 1024, py, rmed, rmin, rmax, cpu, pyr }' >>"$RESULTS.tmp"
+		printf "| %s fp16 (%s) | %.2f s (%.2f-%.2f), %.1f MB | %.2f s (%.2f-%.2f), %.1f MB (%.1f-%.1f; anonymous %.1f-%.1f) | %s | %.2fx (%.2f-%.2f) | %s | %s |\n",
+			gb, mode, cw, cwmin, cwmax, cr / 1024, gw, gwmin, gwmax, gr / 1024, grmin / 1024, grmax / 1024, gamin / 1024, gamax / 1024, py, rmed, rmin, rmax, cpu, pyr }' >>"$RESULTS.tmp"
 	{
-		echo "- $gb: runs as wall s / RSS KB / CPU s: hubbot $(tr '\n' ';' <"$OUT/go.txt") cp $(tr '\n' ';' <"$OUT/cp.txt")"
+		echo "- $gb: runs as wall s / RSS KB / CPU s / anonymous RSS KB: hubbot $(tr '\n' ';' <"$OUT/go.txt") cp $(tr '\n' ';' <"$OUT/cp.txt")"
 		[ -f "$OUT/py.txt" ] && echo "  Python $(tr '\n' ';' <"$OUT/py.txt")"
 		echo "  byte buffers of the hubbot and Python outputs: $same"
 	} >>"$RESULTS.notes"
@@ -146,6 +165,8 @@ done
 	echo
 	echo "Median (min-max) of $RUNS alternating rounds of cp and hubbot (Python: the first $TORCH_RUNS rounds);"
 	echo "wall time and peak RSS from /usr/bin/time -v; page cache warmed before each run; no fsync."
+	echo "Peak RSS counts the pages of the binary that a process maps: \`hubbot version\` alone peaks at"
+	echo "$(awk '{ printf "%.1f MB (%.1f MB anonymous)", $2 / 1024, $4 / 1024 }' "$OUT/version.txt"). The anonymous RSS (heap, stacks, buffers) is sampled every 20 ms."
 	echo
 	cat "$RESULTS.notes"
 } >"$RESULTS"
