@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/hubbot/hubbot/bot/jobs"
+	"github.com/hubbot/hubbot/bot/refs"
 	"github.com/hubbot/hubbot/hubclient"
 )
 
@@ -174,9 +175,7 @@ func (s *Server) jobList(c *gin.Context) {
 	if b, err := strconv.ParseInt(c.Query("before"), 10, 64); err == nil && b > 0 {
 		q.Before = b
 	}
-	if q.Ref != "" && !strings.HasPrefix(q.Ref, "refs/") {
-		q.Ref = "refs/heads/" + q.Ref // people type branch names
-	}
+	q.Ref = refs.Full(q.Ref) // people type branch names
 	list, err := s.visibleJobs(c, q, pageSize+1)
 	if err != nil {
 		s.fail(c, err)
@@ -323,7 +322,7 @@ func (s *Server) repo(c *gin.Context) {
 	index := map[string]*target{}
 	for _, j := range list {
 		key, label, pr := j.Spec.Ref, refLabel(j.Spec.Ref), 0
-		if strings.HasPrefix(j.Spec.Ref, "refs/pr/") {
+		if refs.IsPR(j.Spec.Ref) {
 			pr = j.Spec.Discussion
 			key = fmt.Sprintf("pr:%d", pr)
 		}
@@ -344,13 +343,13 @@ func (s *Server) repo(c *gin.Context) {
 
 // refLabel names a ref for people: the branch, "tag v1", "PR #3".
 func refLabel(ref string) string {
-	switch {
-	case strings.HasPrefix(ref, "refs/heads/"):
-		return strings.TrimPrefix(ref, "refs/heads/")
-	case strings.HasPrefix(ref, "refs/tags/"):
-		return "tag " + strings.TrimPrefix(ref, "refs/tags/")
-	case strings.HasPrefix(ref, "refs/pr/"):
-		return "PR #" + strings.TrimPrefix(ref, "refs/pr/")
+	switch r := refs.Parse(ref); r.Kind {
+	case refs.Branch:
+		return r.Name
+	case refs.Tag:
+		return "tag " + r.Name
+	case refs.PullRequest:
+		return "PR #" + r.Name
 	}
 	return ref
 }
