@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hubbot/hubbot/actions"
 	"github.com/hubbot/hubbot/actions/safetensors"
 )
 
@@ -255,8 +256,8 @@ func (p *convertProgress) draw() {
 	if rate > 0 && p.total > written {
 		eta = (time.Duration(float64(p.total-written)/rate) * time.Second).Round(time.Second).String()
 	}
-	fmt.Fprintf(p.w, "\r\x1b[Kconverting: %s of %s, %d file%s, %s/s, %s left", sizeText(written), sizeText(p.total),
-		files, plural(files), sizeText(int64(rate)), eta)
+	fmt.Fprintf(p.w, "\r\x1b[Kconverting: %s of %s, %d file%s, %s/s, %s left", actions.FormatSize(written), actions.FormatSize(p.total),
+		files, plural(files), actions.FormatSize(int64(rate)), eta)
 }
 
 // stop clears the progress line; a nil progress does nothing.
@@ -281,17 +282,4 @@ func treeSize(path string) int64 {
 		return nil
 	})
 	return n
-}
-
-func sizeText(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	f, i := float64(n), 0
-	for f >= unit && i < 4 {
-		f /= unit
-		i++
-	}
-	return fmt.Sprintf("%.1f %cB", f, "kMGTP"[i-1])
 }
