@@ -76,7 +76,7 @@ func (s *Server) visibleJobs(c *gin.Context, q jobs.JobQuery, n int) ([]*jobs.Jo
 	for pages := 0; pages < 5 && len(out) < n; pages++ {
 		list, err := s.store.FindJobs(c.Request.Context(), q)
 		if err != nil {
-			return nil, fmt.Errorf("list jobs: %w", err)
+			return nil, err
 		}
 		for _, j := range list {
 			if len(out) < n && se.repo(j.Spec.Repo) {
@@ -121,7 +121,7 @@ func (s *Server) deliveries(c *gin.Context) {
 	}
 	byKey, err := s.store.DeliveryJobs(ctx, keys)
 	if err != nil {
-		s.fail(c, fmt.Errorf("list jobs of deliveries: %w", err))
+		s.fail(c, err)
 		return
 	}
 	for i := range rows {
@@ -281,7 +281,7 @@ func (s *Server) cancel(c *gin.Context) {
 	}
 	err := s.store.CancelJob(c.Request.Context(), job.ID)
 	if err != nil && !errors.Is(err, jobs.ErrFinished) {
-		s.fail(c, fmt.Errorf("cancel job %d: %w", job.ID, err))
+		s.fail(c, err)
 		return
 	}
 	s.log.Info("job cancelled from the dashboard", "job", job.ID, "by", viewerName(viewerOf(c)))
@@ -315,7 +315,7 @@ func (s *Server) repo(c *gin.Context) {
 	}
 	list, err := s.store.LatestResults(c.Request.Context(), r.String())
 	if err != nil {
-		s.fail(c, fmt.Errorf("latest results of %s: %w", r, err))
+		s.fail(c, err)
 		return
 	}
 	var targets []*target
