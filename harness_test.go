@@ -90,6 +90,18 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// binaryTest begins a test of the real binary: skipped with -short, it
+// builds the binary and starts the fake Hub.
+func binaryTest(t *testing.T) (bin string, hub *testHub) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin, err := buildBinary()
+	require.NoError(t, err)
+	return bin, newTestHub(t)
+}
+
 // testHub is the fake Hub the process tests start from: alice and her model
 // alice/tiny (a README), and the bot's account hubbot-ci.
 type testHub struct {

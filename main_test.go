@@ -65,13 +65,7 @@ func TestCheckConfig(t *testing.T) {
 // it answered 202 to a delivery whose job takes a while, starts it again on
 // the same data dir, and expects the job to complete and its report to land.
 func TestKill9AfterAcceptLosesNothing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	bin, err := buildBinary()
-	require.NoError(t, err)
-
-	hub := newTestHub(t)
+	bin, hub := binaryTest(t)
 	dir := t.TempDir()
 	cfg := writeBotConfig(t, dir, hub.URL, `
 [[actions]]
@@ -84,7 +78,7 @@ command = ["sh", "-c", "sleep 2; echo finished"]
 	env := hub.botEnv(dir, "crash-secret-0123456")
 
 	first := startBot(t, bin, env, cfg)
-	_, err = hub.AddWebhook(hubtest.Webhook{URL: first.base + "/webhooks/hub", Secret: "crash-secret-0123456", Domains: []string{"repo"}})
+	_, err := hub.AddWebhook(hubtest.Webhook{URL: first.base + "/webhooks/hub", Secret: "crash-secret-0123456", Domains: []string{"repo"}})
 	require.NoError(t, err)
 	sha, err := hub.Push(hub.alice, "alice/tiny", "main", hubtest.Change{Files: map[string][]byte{"a.txt": []byte("a")}})
 	require.NoError(t, err)

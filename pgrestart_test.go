@@ -84,13 +84,8 @@ func (p *privatePostgres) url() string {
 // 2xx for a delivery it could not record); once it is back, the bot
 // reconnects by itself and the delivery, sent again, runs.
 func TestPostgresRestart(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
+	bin, hub := binaryTest(t)
 	pg := startPrivatePostgres(t)
-	bin, err := buildBinary()
-	require.NoError(t, err)
-	hub := newTestHub(t)
 	dir := t.TempDir()
 	cfg := writeBotConfig(t, dir, hub.URL, `
 [[actions]]
@@ -104,7 +99,7 @@ command = ["sh", "-c", "echo ok"]
 	env := hub.botEnv(dir, replicaSecret, "HUBBOT_DATABASE_URL="+pg.url())
 	bot := startBot(t, bin, env, cfg)
 	c := &cluster{t: t, hub: hub.Server, alice: hub.alice, botUser: hub.botUser, replicas: []*replica{{cmd: bot.cmd, base: bot.base}}}
-	_, err = hub.AddWebhook(hubtest.Webhook{URL: bot.base + "/webhooks/hub", Secret: replicaSecret, Domains: []string{"repo"}})
+	_, err := hub.AddWebhook(hubtest.Webhook{URL: bot.base + "/webhooks/hub", Secret: replicaSecret, Domains: []string{"repo"}})
 	require.NoError(t, err)
 
 	push := func(branch string) hubtest.Delivery {

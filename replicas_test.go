@@ -46,13 +46,8 @@ type replica struct {
 
 func startCluster(t *testing.T, n int, actions string) *cluster {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
+	bin, hub := binaryTest(t)
 	dbURL := jobstest.PostgresURL(t)
-	bin, err := buildBinary()
-	require.NoError(t, err)
-	hub := newTestHub(t)
 	c := &cluster{t: t, hub: hub.Server, alice: hub.alice, botUser: hub.botUser}
 	for range n {
 		dir := t.TempDir()
@@ -63,7 +58,7 @@ func startCluster(t *testing.T, n int, actions string) *cluster {
 	}
 	proxy := httptest.NewServer(http.HandlerFunc(c.roundRobin))
 	t.Cleanup(proxy.Close)
-	_, err = c.hub.AddWebhook(hubtest.Webhook{URL: proxy.URL + "/webhooks/hub", Secret: replicaSecret, Domains: []string{"repo"}})
+	_, err := c.hub.AddWebhook(hubtest.Webhook{URL: proxy.URL + "/webhooks/hub", Secret: replicaSecret, Domains: []string{"repo"}})
 	require.NoError(t, err)
 	return c
 }
