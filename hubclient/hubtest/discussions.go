@@ -408,33 +408,36 @@ func (s *Server) editComment(ctx context.Context, rp *repo, p principal, num int
 	if err := validateComment(content); err != nil {
 		return nil, nil, err
 	}
-	rp.writeMu.Lock()
-	defer rp.writeMu.Unlock()
-	d, err := s.findDiscussion(rp, num)
-	if err != nil {
-		return nil, nil, err
-	}
-	s.mu.Lock()
-	c := findCommentLocked(d, id)
-	switch {
-	case c == nil:
-		s.mu.Unlock()
-		return nil, nil, &apiError{status: http.StatusNotFound, msg: "Comment not found"}
-	case p.user == nil || c.author != p.user || p.role != RoleWrite:
-		s.mu.Unlock()
-		return nil, nil, errForbidden("Only the author can edit a comment")
-	case c.hidden:
-		s.mu.Unlock()
-		return nil, nil, errBadRequest("A hidden comment cannot be edited")
-	}
-	c.raw, c.edited, c.updatedAt = content, true, s.opts.Clock()
-	c.numEdits++
-	s.mu.Unlock()
-	s.emitComment(ctx, rp, d, "update", c)
-	return d, c, nil
+	return s.updateComment(ctx, rp, num, id, func(c *event) error {
+		switch {
+		case p.user == nil || c.author != p.user || p.role != RoleWrite:
+			return errForbidden("Only the author can edit a comment")
+		case c.hidden:
+			return errBadRequest("A hidden comment cannot be edited")
+		}
+		c.raw, c.edited, c.updatedAt = content, true, s.opts.Clock()
+		c.numEdits++
+		return nil
+	})
 }
 
 func (s *Server) hideComment(ctx context.Context, rp *repo, p principal, num int, id, reason string) (*discussion, *event, error) {
+	return s.updateComment(ctx, rp, num, id, func(c *event) error {
+		if p.user == nil || p.role != RoleWrite || (c.author != p.user && !s.canWriteLocked(p, rp)) {
+			return errForbidden("You cannot hide this comment")
+		}
+		if !c.hidden {
+			c.hidden, c.hiddenBy, c.hiddenReason, c.raw = true, p.user, reason, ""
+			c.updatedAt = s.opts.Clock()
+		}
+		return nil
+	})
+}
+
+// updateComment applies change, under s.mu, to comment id of discussion
+// num, and sends the comment's update webhook; an error from change
+// refuses the request.
+func (s *Server) updateComment(ctx context.Context, rp *repo, num int, id string, change func(c *event) error) (*discussion, *event, error) {
 	rp.writeMu.Lock()
 	defer rp.writeMu.Unlock()
 	d, err := s.findDiscussion(rp, num)
@@ -443,19 +446,15 @@ func (s *Server) hideComment(ctx context.Context, rp *repo, p principal, num int
 	}
 	s.mu.Lock()
 	c := findCommentLocked(d, id)
-	switch {
-	case c == nil:
+	if c == nil {
 		s.mu.Unlock()
 		return nil, nil, &apiError{status: http.StatusNotFound, msg: "Comment not found"}
-	case p.user == nil || p.role != RoleWrite || (c.author != p.user && !s.canWriteLocked(p, rp)):
-		s.mu.Unlock()
-		return nil, nil, errForbidden("You cannot hide this comment")
 	}
-	if !c.hidden {
-		c.hidden, c.hiddenBy, c.hiddenReason, c.raw = true, p.user, reason, ""
-		c.updatedAt = s.opts.Clock()
-	}
+	err = change(c)
 	s.mu.Unlock()
+	if err != nil {
+		return nil, nil, err
+	}
 	s.emitComment(ctx, rp, d, "update", c)
 	return d, c, nil
 }
