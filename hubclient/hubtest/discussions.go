@@ -468,44 +468,49 @@ func (s *Server) changeStatus(ctx context.Context, rp *repo, p principal, num in
 			return nil, nil, err
 		}
 	}
-	rp.writeMu.Lock()
-	defer rp.writeMu.Unlock()
-	d, err := s.findDiscussion(rp, num)
-	if err != nil {
-		return nil, nil, err
-	}
-	s.mu.Lock()
-	switch {
-	case p.user == nil || p.role != RoleWrite || (d.author != p.user && !s.canWriteLocked(p, rp)):
-		s.mu.Unlock()
-		return nil, nil, errForbidden("Only the author or a maintainer can change the status")
-	case d.status == StatusMerged:
-		s.mu.Unlock()
-		return nil, nil, errBadRequest("A merged pull request cannot change status")
-	case d.status == status:
-		s.mu.Unlock()
-		return nil, nil, errBadRequest("The discussion is already " + status)
-	}
 	var c *event
-	if comment != "" {
-		c = s.newComment(p.user, comment)
-		d.events = append(d.events, c)
-	}
-	ev := &event{id: s.ids.next(), typ: "status-change", createdAt: s.opts.Clock(), author: p.user, status: status}
-	d.status = status
-	d.events = append(d.events, ev)
-	s.mu.Unlock()
-	if c != nil {
-		s.emitComment(ctx, rp, d, "create", c)
-	}
-	s.emitDiscussion(ctx, rp, d, "update", nil)
-	return d, ev, nil
+	d, ev, err := s.updateDiscussion(ctx, rp, num, func(d *discussion) (*event, error) {
+		switch {
+		case p.user == nil || p.role != RoleWrite || (d.author != p.user && !s.canWriteLocked(p, rp)):
+			return nil, errForbidden("Only the author or a maintainer can change the status")
+		case d.status == StatusMerged:
+			return nil, errBadRequest("A merged pull request cannot change status")
+		case d.status == status:
+			return nil, errBadRequest("The discussion is already " + status)
+		}
+		if comment != "" {
+			c = s.newComment(p.user, comment)
+			d.events = append(d.events, c)
+		}
+		d.status = status
+		return &event{id: s.ids.next(), typ: "status-change", createdAt: s.opts.Clock(), author: p.user, status: status}, nil
+	}, func(d *discussion) {
+		if c != nil {
+			s.emitComment(ctx, rp, d, "create", c)
+		}
+	})
+	return d, ev, err
 }
 
 func (s *Server) renameDiscussion(ctx context.Context, rp *repo, p principal, num int, title string) (*discussion, *event, error) {
 	if err := validateTitle(title); err != nil {
 		return nil, nil, err
 	}
+	return s.updateDiscussion(ctx, rp, num, func(d *discussion) (*event, error) {
+		if p.user == nil || p.role != RoleWrite || (d.author != p.user && !s.canWriteLocked(p, rp)) {
+			return nil, errForbidden("Only the author or a maintainer can rename the discussion")
+		}
+		ev := &event{id: s.ids.next(), typ: "title-change", createdAt: s.opts.Clock(), author: p.user, from: d.title, to: strings.TrimSpace(title)}
+		d.title = ev.to
+		return ev, nil
+	}, nil)
+}
+
+// updateDiscussion applies change, under s.mu, to discussion num and
+// appends the event it returns; then runs before (when not nil) and sends
+// the discussion's update webhook. An error from change refuses the
+// request.
+func (s *Server) updateDiscussion(ctx context.Context, rp *repo, num int, change func(d *discussion) (*event, error), before func(d *discussion)) (*discussion, *event, error) {
 	rp.writeMu.Lock()
 	defer rp.writeMu.Unlock()
 	d, err := s.findDiscussion(rp, num)
@@ -513,14 +518,17 @@ func (s *Server) renameDiscussion(ctx context.Context, rp *repo, p principal, nu
 		return nil, nil, err
 	}
 	s.mu.Lock()
-	if p.user == nil || p.role != RoleWrite || (d.author != p.user && !s.canWriteLocked(p, rp)) {
-		s.mu.Unlock()
-		return nil, nil, errForbidden("Only the author or a maintainer can rename the discussion")
+	ev, err := change(d)
+	if err == nil {
+		d.events = append(d.events, ev)
 	}
-	ev := &event{id: s.ids.next(), typ: "title-change", createdAt: s.opts.Clock(), author: p.user, from: d.title, to: strings.TrimSpace(title)}
-	d.title = ev.to
-	d.events = append(d.events, ev)
 	s.mu.Unlock()
+	if err != nil {
+		return nil, nil, err
+	}
+	if before != nil {
+		before(d)
+	}
 	s.emitDiscussion(ctx, rp, d, "update", nil)
 	return d, ev, nil
 }
