@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hubbot/hubbot/actions"
 	"github.com/hubbot/hubbot/actions/safetensors"
 )
 
@@ -290,8 +291,8 @@ func (p *convertProgress) line() string {
 	if fileTotal > 0 {
 		where = fmt.Sprintf(" (file %d: %d of %d)", files, fileTensors, fileTotal)
 	}
-	return fmt.Sprintf("converting: %s of %s, %d tensor%s%s, %s/s, %s left", sizeText(written), sizeText(p.total),
-		tensors, plural(tensors), where, sizeText(int64(rate)), eta)
+	return fmt.Sprintf("converting: %s of %s, %d tensor%s%s, %s/s, %s left", actions.FormatSize(written), actions.FormatSize(p.total),
+		tensors, plural(tensors), where, actions.FormatSize(int64(rate)), eta)
 }
 
 func (p *convertProgress) draw() { fmt.Fprint(p.w, "\r\x1b[K"+p.line()) }
@@ -320,17 +321,4 @@ func treeSize(path string) int64 {
 		return nil
 	})
 	return n
-}
-
-func sizeText(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	f, i := float64(n), 0
-	for f >= unit && i < 4 {
-		f /= unit
-		i++
-	}
-	return fmt.Sprintf("%.1f %cB", f, "kMGTP"[i-1])
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"github.com/hubbot/hubbot/actions"
 	"io"
 	"os"
 	"path/filepath"
@@ -80,7 +81,7 @@ func TestConvertProgressOnATerminal(t *testing.T) {
 	frames := strings.Split(strings.TrimSuffix(strings.TrimPrefix(screen, "\r\x1b[K"), "\r\x1b[K"), "\r\x1b[K")
 	last := regexp.MustCompile(`, [^,]+/s, [^,]+ left$`).ReplaceAllString(frames[len(frames)-1], ", RATE/s, ETA left")
 	assert.Equal(t, fmt.Sprintf("converting: %s of %s, %d tensors (file 1: %d of %d), RATE/s, ETA left",
-		sizeText(written.Size()), sizeText(src.Size()), n, n, n), last)
+		actions.FormatSize(written.Size()), actions.FormatSize(src.Size()), n, n, n), last)
 	assert.NotContains(t, screen, "\n", "one line, redrawn")
 	t.Logf("last frame: %q", frames[len(frames)-1])
 

@@ -25,30 +25,18 @@ import (
 // `hubbot jobs` and `hubbot logs --follow`.
 func TestJobsAndLogsCommands(t *testing.T) {
 	gin.SetMode(gin.TestMode)
-	hub := hubtest.NewServer()
-	t.Cleanup(hub.Close)
-	alice, botUser := hub.AddUser("alice"), hub.AddUser("hubbot-ci")
-	_, err := hub.CreateRepo(alice, hubtest.RepoSpec{ID: "alice/tiny", Files: map[string][]byte{"README.md": []byte("# tiny\n")}})
-	require.NoError(t, err)
-
+	hub := newTestHub(t)
 	dir := t.TempDir()
 	release := filepath.Join(dir, "release")
-	cfgPath := filepath.Join(dir, "config.toml")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
-[server]
-shutdown_grace = "1s"
-[hub]
-endpoint = %q
-[store]
-data_dir = %q
+	cfgPath := writeBotConfig(t, dir, hub.URL, fmt.Sprintf(`
 [[actions]]
 name = "steps"
 uses = "run"
 on = ["push"]
 [actions.with]
 command = ["sh", "-c", "echo first step; while [ ! -e %s ]; do sleep 0.05; done; echo second step"]
-`, hub.URL, filepath.Join(dir, "data"), release)), 0o600))
-	env := map[string]string{"HF_TOKEN": botUser.Token, "WEBHOOK_SECRET": "cli-secret-0123456789", "HUBBOT_ADMIN_TOKEN": "cli-admin-token", "HOME": dir}
+`, release))
+	env := map[string]string{"HF_TOKEN": hub.botUser.Token, "WEBHOOK_SECRET": "cli-secret-0123456789", "HUBBOT_ADMIN_TOKEN": "cli-admin-token", "HOME": dir}
 	getenv := func(k string) string { return env[k] }
 	cfg, err := config.Load(cfgPath, getenv)
 	require.NoError(t, err)
@@ -67,7 +55,7 @@ command = ["sh", "-c", "echo first step; while [ ! -e %s ]; do sleep 0.05; done;
 	base := "http://" + ln.Addr().String()
 	_, err = hub.AddWebhook(hubtest.Webhook{URL: base + "/webhooks/hub", Secret: "cli-secret-0123456789", Domains: []string{"repo"}})
 	require.NoError(t, err)
-	_, err = hub.Push(alice, "alice/tiny", "main", hubtest.Change{Files: map[string][]byte{"a.txt": []byte("a")}})
+	_, err = hub.Push(hub.alice, "alice/tiny", "main", hubtest.Change{Files: map[string][]byte{"a.txt": []byte("a")}})
 	require.NoError(t, err)
 
 	cli := func(cmd string, args ...string) (int, string, string) {

@@ -4,14 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -65,102 +61,26 @@ func TestCheckConfig(t *testing.T) {
 	assert.Contains(t, errOut.String(), "bad.toml:6: actions[0].with.comand")
 }
 
-// buildBinary builds the real hubbot binary once for the process tests.
-var buildBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "hubbot-bin-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "hubbot")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-})
-
-// bot is a hubbot process.
-type botProcess struct {
-	cmd  *exec.Cmd
-	base string
-	out  *bytes.Buffer
-}
-
-func startBot(t *testing.T, bin string, env []string, configPath string) *botProcess {
-	t.Helper()
-	return startBotWith(t, bin, env, configPath, nil)
-}
-
-// startBotWith starts the bot with process attributes, such as another
-// user to run as.
-func startBotWith(t *testing.T, bin string, env []string, configPath string, attr *syscall.SysProcAttr) *botProcess {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command(bin, "serve", "--config", configPath)
-	cmd.Env = append(env, fmt.Sprintf("PORT=%d", port), "PATH="+os.Getenv("PATH"))
-	out := &bytes.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = attr
-	require.NoError(t, cmd.Start())
-	p := &botProcess{cmd: cmd, base: fmt.Sprintf("http://127.0.0.1:%d", port), out: out}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	require.Eventually(t, func() bool {
-		resp, err := http.Get(p.base + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 30*time.Second, 20*time.Millisecond, "bot did not become ready:\n%s", out)
-	return p
-}
-
 // TestKill9AfterAcceptLosesNothing kills the server with SIGKILL right after
 // it answered 202 to a delivery whose job takes a while, starts it again on
 // the same data dir, and expects the job to complete and its report to land.
 func TestKill9AfterAcceptLosesNothing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	bin, err := buildBinary()
-	require.NoError(t, err)
-
-	hub := hubtest.NewServer()
-	defer hub.Close()
-	alice, botUser := hub.AddUser("alice"), hub.AddUser("hubbot-ci")
-	_, err = hub.CreateRepo(alice, hubtest.RepoSpec{ID: "alice/tiny", Files: map[string][]byte{"README.md": []byte("# tiny\n")}})
-	require.NoError(t, err)
-
+	bin, hub := binaryTest(t)
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "config.toml")
-	require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`
-[server]
-shutdown_grace = "1s"
-[hub]
-endpoint = %q
-[store]
-data_dir = %q
+	cfg := writeBotConfig(t, dir, hub.URL, `
 [[actions]]
 name = "slow"
 uses = "run"
 on = ["push"]
 [actions.with]
 command = ["sh", "-c", "sleep 2; echo finished"]
-`, hub.URL, filepath.Join(dir, "data"))), 0o600))
-	env := []string{"HF_TOKEN=" + botUser.Token, "WEBHOOK_SECRET=crash-secret-0123456", "HOME=" + dir}
+`)
+	env := hub.botEnv(dir, "crash-secret-0123456")
 
 	first := startBot(t, bin, env, cfg)
-	_, err = hub.AddWebhook(hubtest.Webhook{URL: first.base + "/webhooks/hub", Secret: "crash-secret-0123456", Domains: []string{"repo"}})
+	_, err := hub.AddWebhook(hubtest.Webhook{URL: first.base + "/webhooks/hub", Secret: "crash-secret-0123456", Domains: []string{"repo"}})
 	require.NoError(t, err)
-	sha, err := hub.Push(alice, "alice/tiny", "main", hubtest.Change{Files: map[string][]byte{"a.txt": []byte("a")}})
+	sha, err := hub.Push(hub.alice, "alice/tiny", "main", hubtest.Change{Files: map[string][]byte{"a.txt": []byte("a")}})
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()

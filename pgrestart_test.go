@@ -84,26 +84,10 @@ func (p *privatePostgres) url() string {
 // 2xx for a delivery it could not record); once it is back, the bot
 // reconnects by itself and the delivery, sent again, runs.
 func TestPostgresRestart(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
+	bin, hub := binaryTest(t)
 	pg := startPrivatePostgres(t)
-	bin, err := buildBinary()
-	require.NoError(t, err)
-	hub := hubtest.NewServer()
-	defer hub.Close()
-	alice, botUser := hub.AddUser("alice"), hub.AddUser("hubbot-ci")
-	_, err = hub.CreateRepo(alice, hubtest.RepoSpec{ID: "alice/tiny", Files: map[string][]byte{"README.md": []byte("# tiny\n")}})
-	require.NoError(t, err)
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "config.toml")
-	require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`
-[server]
-shutdown_grace = "1s"
-[hub]
-endpoint = %q
-[store]
-data_dir = %q
+	cfg := writeBotConfig(t, dir, hub.URL, `
 [[actions]]
 name = "tests"
 uses = "run"
@@ -111,16 +95,16 @@ on = ["push"]
 branches = ["*"]
 [actions.with]
 command = ["sh", "-c", "echo ok"]
-`, hub.URL, filepath.Join(dir, "data"))), 0o600))
-	env := []string{"HF_TOKEN=" + botUser.Token, "WEBHOOK_SECRET=" + replicaSecret, "HOME=" + dir, "HUBBOT_DATABASE_URL=" + pg.url()}
+`)
+	env := hub.botEnv(dir, replicaSecret, "HUBBOT_DATABASE_URL="+pg.url())
 	bot := startBot(t, bin, env, cfg)
-	c := &cluster{t: t, hub: hub, alice: alice, botUser: botUser, replicas: []*replica{{cmd: bot.cmd, base: bot.base}}}
-	_, err = hub.AddWebhook(hubtest.Webhook{URL: bot.base + "/webhooks/hub", Secret: replicaSecret, Domains: []string{"repo"}})
+	c := &cluster{t: t, hub: hub.Server, alice: hub.alice, botUser: hub.botUser, replicas: []*replica{{cmd: bot.cmd, base: bot.base}}}
+	_, err := hub.AddWebhook(hubtest.Webhook{URL: bot.base + "/webhooks/hub", Secret: replicaSecret, Domains: []string{"repo"}})
 	require.NoError(t, err)
 
 	push := func(branch string) hubtest.Delivery {
 		t.Helper()
-		_, err := hub.Push(alice, "alice/tiny", branch, hubtest.Change{Files: map[string][]byte{"f.txt": []byte(branch)}})
+		_, err := hub.Push(hub.alice, "alice/tiny", branch, hubtest.Change{Files: map[string][]byte{"f.txt": []byte(branch)}})
 		require.NoError(t, err)
 		all, err := hub.WaitIdle(t.Context())
 		require.NoError(t, err)

@@ -11,9 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -51,37 +49,19 @@ type replica struct {
 
 func startCluster(t *testing.T, n int, actions string) *cluster {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
+	bin, hub := binaryTest(t)
 	dbURL := jobstest.PostgresURL(t)
-	bin, err := buildBinary()
-	require.NoError(t, err)
-	c := &cluster{t: t, hub: hubtest.NewServer(), dbURL: dbURL}
-	t.Cleanup(c.hub.Close)
-	c.alice, c.botUser = c.hub.AddUser("alice"), c.hub.AddUser("hubbot-ci")
-	_, err = c.hub.CreateRepo(c.alice, hubtest.RepoSpec{ID: "alice/tiny", Files: map[string][]byte{"README.md": []byte("# tiny\n")}})
-	require.NoError(t, err)
+	c := &cluster{t: t, hub: hub.Server, alice: hub.alice, botUser: hub.botUser, dbURL: dbURL}
 	for range n {
 		dir := t.TempDir()
-		cfg := filepath.Join(dir, "config.toml")
-		require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`
-[server]
-shutdown_grace = "1s"
-[hub]
-endpoint = %q
-[store]
-data_dir = %q
-rescue_after = "2s"
-%s`, c.hub.URL, filepath.Join(dir, "data"), actions)), 0o600))
-		env := []string{"HF_TOKEN=" + c.botUser.Token, "WEBHOOK_SECRET=" + replicaSecret, "HOME=" + dir,
-			"HUBBOT_DATABASE_URL=" + dbURL}
+		cfg := writeBotConfig(t, dir, hub.URL, "rescue_after = \"2s\"\n"+actions)
+		env := hub.botEnv(dir, replicaSecret, "HUBBOT_DATABASE_URL="+dbURL)
 		p := startBot(t, bin, env, cfg)
 		c.replicas = append(c.replicas, &replica{cmd: p.cmd, base: p.base})
 	}
 	proxy := httptest.NewServer(http.HandlerFunc(c.roundRobin))
 	t.Cleanup(proxy.Close)
-	_, err = c.hub.AddWebhook(hubtest.Webhook{URL: proxy.URL + "/webhooks/hub", Secret: replicaSecret, Domains: []string{"repo"}})
+	_, err := c.hub.AddWebhook(hubtest.Webhook{URL: proxy.URL + "/webhooks/hub", Secret: replicaSecret, Domains: []string{"repo"}})
 	require.NoError(t, err)
 	return c
 }

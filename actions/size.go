@@ -33,3 +33,18 @@ func ParseSize(s string) (int64, error) {
 	}
 	return int64(b), nil
 }
+
+// FormatSize writes a byte count in decimal units with one decimal, as the
+// Hub shows sizes: "512 B", "1.5 kB", "13.5 GB".
+func FormatSize(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	f, i := float64(n)/unit, 0
+	for f >= unit && i < 5 {
+		f /= unit
+		i++
+	}
+	return fmt.Sprintf("%.1f %cB", f, "kMGTPE"[i])
+}

@@ -28,3 +28,12 @@ func TestParseSize(t *testing.T) {
 		assert.Error(t, err, in)
 	}
 }
+
+func TestFormatSize(t *testing.T) {
+	for n, want := range map[int64]string{
+		0: "0 B", 999: "999 B", 1000: "1.0 kB", 1500: "1.5 kB", 440_500_000: "440.5 MB",
+		13_500_000_000: "13.5 GB", 2_000_000_000_000_000_000: "2.0 EB",
+	} {
+		assert.Equal(t, want, FormatSize(n), n)
+	}
+}

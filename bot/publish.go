@@ -36,12 +36,11 @@ type publishHub interface {
 }
 
 // reportStore is what publishing needs from the store: a lease per report,
-// so two workers never edit one report at once, and where each report is.
+// so two workers never write one report at once, taken together with what
+// the report shows and where it is.
 type reportStore interface {
-	Lock(ctx context.Context, key string, owner int64, ttl time.Duration) (bool, error)
-	Unlock(ctx context.Context, key string, owner int64)
-	LatestJob(ctx context.Context, s jobs.Spec) (*jobs.Job, error)
-	ReportLocation(ctx context.Context, s jobs.Spec) (*jobs.ReportLocation, error)
+	LockReport(ctx context.Context, s jobs.Spec, owner int64, ttl time.Duration) (*jobs.Report, error)
+	UnlockReport(ctx context.Context, s jobs.Spec, owner int64)
 	SaveReportLocation(ctx context.Context, s jobs.Spec, l jobs.ReportLocation) error
 	RecordBotCommit(ctx context.Context, repo, sha string) error
 }
@@ -87,21 +86,21 @@ func (p *publisher) final(ctx context.Context, job *jobs.Job, out jobs.Outcome, 
 	return p.branch(ctx, job, out, log)
 }
 
-// withLock runs fn while holding a lease on the report of s.
-func (p *publisher) withLock(ctx context.Context, s jobs.Spec, fn func() error) error {
-	key := fmt.Sprintf("report:%s:%s:%d:%s", s.Repo, s.Ref, s.Discussion, s.Action)
+// withLock runs fn with the report of s while holding the report's lease.
+func (p *publisher) withLock(ctx context.Context, s jobs.Spec, fn func(r *jobs.Report) error) error {
 	owner := -rand.Int64N(1 << 62) // negative: never a job id
 	deadline := time.Now().Add(time.Minute)
 	for {
-		got, err := p.store.Lock(ctx, key, owner, 2*time.Minute)
+		r, err := p.store.LockReport(ctx, s, owner, 2*time.Minute)
 		if err != nil {
-			return fmt.Errorf("lock %s: %w", key, err)
+			return err
 		}
-		if got {
-			break
+		if r != nil {
+			defer p.store.UnlockReport(context.WithoutCancel(ctx), s, owner)
+			return fn(r)
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s is busy", key)
+			return fmt.Errorf("the %s report of %s %s is busy", s.Action, s.Repo, s.Ref)
 		}
 		select {
 		case <-ctx.Done():
@@ -109,8 +108,6 @@ func (p *publisher) withLock(ctx context.Context, s jobs.Spec, fn func() error) 
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	defer p.store.Unlock(context.WithoutCancel(ctx), key, owner)
-	return fn()
 }
 
 // sticky shows, in the pull request's sticky comment for the action, the
@@ -120,22 +117,17 @@ func (p *publisher) sticky(ctx context.Context, job *jobs.Job, base string, log 
 	if !refs.IsPR(s.Ref) || s.Discussion == 0 {
 		return nil
 	}
-	return p.withLock(ctx, s, func() error {
-		latest, err := p.store.LatestJob(ctx, s)
-		if err != nil {
-			return fmt.Errorf("read the newest job: %w", err)
-		}
-		if latest.ID == job.ID && job.State != "" {
+	return p.withLock(ctx, s, func(r *jobs.Report) error {
+		latest := r.Latest
+		if latest == nil || latest.ID == job.ID && job.State != "" {
 			latest = job // the caller's copy may be newer than the stored row
 		}
 		shown := p.reportOf(latest)
 		shown.Base = base
 		body := report.Render(report.Marker(s.Action), shown)
-		loc, err := p.store.ReportLocation(ctx, s)
-		if err != nil {
-			return fmt.Errorf("read the report's location: %w", err)
-		}
+		loc := r.Location
 		if loc == nil {
+			var err error
 			if loc, err = p.findSticky(ctx, s); err != nil {
 				return err
 			}
@@ -143,6 +135,9 @@ func (p *publisher) sticky(ctx context.Context, job *jobs.Job, base string, log 
 		if loc != nil {
 			err := p.editComment(ctx, s.Repo, loc.Discussion, loc.CommentID, body, log)
 			if err == nil {
+				if r.Location == nil {
+					return p.store.SaveReportLocation(ctx, s, *loc) // found on the Hub: remember it
+				}
 				return nil
 			}
 			if !hubclient.IsNotFound(err) {
@@ -207,13 +202,10 @@ func (p *publisher) branch(ctx context.Context, job *jobs.Job, out jobs.Outcome,
 		out.Fingerprint = outcomeOf(actions.Result{Conclusion: actions.Conclusion(out.Conclusion), Summary: out.Summary, Details: out.Details}).Fingerprint
 	}
 	failing := out.State == jobs.StateFailed
-	return p.withLock(ctx, s, func() error {
-		loc, err := p.store.ReportLocation(ctx, s)
-		if err != nil {
-			return fmt.Errorf("read the report's location: %w", err)
-		}
-		changed := false // whether loc differs from what the store holds
+	return p.withLock(ctx, s, func(r *jobs.Report) error {
+		loc, changed := r.Location, false // changed: whether loc differs from what the store holds
 		if loc == nil {
+			var err error
 			if loc, err = p.findBranchDiscussion(ctx, s); err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"strings"
 	"testing"
@@ -244,4 +245,63 @@ func TestPriorProposalsLooksForTheActionsMarker(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, tc.found, found, "%s at %s", tc.action, tc.sha)
 	}
+}
+
+// countingStore counts the publisher's calls to the store.
+type countingStore struct {
+	reportStore
+	calls []string
+}
+
+func (c *countingStore) LockReport(ctx context.Context, s jobs.Spec, owner int64, ttl time.Duration) (*jobs.Report, error) {
+	c.calls = append(c.calls, "LockReport")
+	return c.reportStore.LockReport(ctx, s, owner, ttl)
+}
+
+func (c *countingStore) UnlockReport(ctx context.Context, s jobs.Spec, owner int64) {
+	c.calls = append(c.calls, "UnlockReport")
+	c.reportStore.UnlockReport(ctx, s, owner)
+}
+
+func (c *countingStore) SaveReportLocation(ctx context.Context, s jobs.Spec, l jobs.ReportLocation) error {
+	c.calls = append(c.calls, "SaveReportLocation")
+	return c.reportStore.SaveReportLocation(ctx, s, l)
+}
+
+// TestPublisherStickyStoreCalls: a sticky edit takes the lease and reads
+// the report in one store call and releases it in another; only the first
+// post, or a comment found on the Hub, is saved. (It was five calls for the
+// first post and four for each edit: lock, newest job, location, unlock.)
+func TestPublisherStickyStoreCalls(t *testing.T) {
+	f := newPubFixture(t, false, false)
+	ctx := t.Context()
+	c := &countingStore{reportStore: f.queue}
+	f.pub.store = c
+	pr, err := f.hub.OpenPR(f.alice, "alice/tiny", "Update", "please", hubtest.Change{Files: map[string][]byte{"a.txt": []byte("a")}})
+	require.NoError(t, err)
+	job := f.job(jobs.Spec{Action: "card", Trigger: "pull_request", Ref: pr.Ref, SHA: pr.SHA, Discussion: pr.Num})
+
+	require.NoError(t, f.pub.queued(ctx, job))
+	assert.Equal(t, []string{"LockReport", "SaveReportLocation", "UnlockReport"}, c.calls, "the first post")
+
+	c.calls = nil
+	running := *job
+	running.State = jobs.StateRunning
+	require.NoError(t, f.pub.sticky(ctx, &running, refs.Main, nil))
+	require.NoError(t, f.pub.final(ctx, job, jobs.Outcome{State: jobs.StateFailed, Conclusion: "failure", Summary: "bad"}, refs.Main, nil))
+	assert.Equal(t, []string{"LockReport", "UnlockReport", "LockReport", "UnlockReport"}, c.calls, "a run: running, then final")
+	comments := botEvents(f.discussion(pr.Num), f.bot.Name, "comment")
+	require.Len(t, comments, 1)
+	assert.Contains(t, comments[0].Content, "❌ card: bad")
+
+	// The store forgot the comment: it is found on the Hub once, then remembered.
+	q, err := jobs.New(ctx, jobs.Options{DataDir: t.TempDir()})
+	require.NoError(t, err)
+	defer q.Close()
+	f.queue, c.reportStore, c.calls = q, q, nil
+	job = f.job(jobs.Spec{Action: "card", Trigger: "pull_request", Ref: pr.Ref, SHA: pr.SHA, Discussion: pr.Num})
+	require.NoError(t, f.pub.queued(ctx, job))
+	require.NoError(t, f.pub.queued(ctx, job))
+	assert.Equal(t, []string{"LockReport", "SaveReportLocation", "UnlockReport", "LockReport", "UnlockReport"}, c.calls)
+	require.Len(t, botEvents(f.discussion(pr.Num), f.bot.Name, "comment"), 1, "edited in place, not posted again")
 }

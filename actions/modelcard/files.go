@@ -11,6 +11,8 @@ import (
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/parser"
 	"github.com/yuin/goldmark/text"
+
+	"github.com/hubbot/hubbot/actions"
 )
 
 // --- the card body -----------------------------------------------------------
@@ -319,20 +321,6 @@ func (c *checker) checkWeights(library string) {
 		what = fmt.Sprintf("%d files such as `%s`", len(bins), sanitize(bins[0].Path, 80))
 	}
 	c.add(checkWeightsBinOnly, "", Pos{},
-		fmt.Sprintf("the weights are only in pickle .bin files (%s, %s) with no safetensors beside them: loading a pickle can run code, and many tools now refuse it", what, humanSize(total)),
+		fmt.Sprintf("the weights are only in pickle .bin files (%s, %s) with no safetensors beside them: loading a pickle can run code, and many tools now refuse it", what, actions.FormatSize(total)),
 		"convert them to safetensors with hubbot's safetensors action (`uses = \"safetensors\"`) or `hubbot convert SRC DST`")
-}
-
-// humanSize renders a byte count in decimal units, as the Hub shows sizes.
-func humanSize(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
 }

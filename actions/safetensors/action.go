@@ -188,7 +188,7 @@ func (a *Action) Run(ctx context.Context, ws *actions.Workspace, log io.Writer) 
 	if a.maxSize > 0 && total > a.maxSize {
 		return actions.Result{
 			Conclusion: actions.Skipped,
-			Summary:    fmt.Sprintf("The checkpoints to convert add up to %s, above max_size (%s).", humanBytes(total), humanBytes(a.maxSize)),
+			Summary:    fmt.Sprintf("The checkpoints to convert add up to %s, above max_size (%s).", actions.FormatSize(total), actions.FormatSize(a.maxSize)),
 		}, nil
 	}
 	// Downloads replace pointers in place; outputs are at most 1% larger
@@ -202,11 +202,11 @@ func (a *Action) Run(ctx context.Context, ws *actions.Workspace, log io.Writer) 
 		return actions.Result{}, errors.New("stream = \"always\", but this workspace cannot read files by ranges")
 	case a.stream == "always" || (a.stream == "auto" && !fits && canStream && download > 0):
 		if !fits {
-			logf("converting needs about %s of disk (downloads and outputs), %s is free: streaming from the Hub instead", humanBytes(need), humanBytes(free))
+			logf("converting needs about %s of disk (downloads and outputs), %s is free: streaming from the Hub instead", actions.FormatSize(need), actions.FormatSize(free))
 		}
 		return a.runStreamed(ctx, ws, ranges, todo, skipped, already, log)
 	case !fits:
-		return actions.Result{}, fmt.Errorf("not enough disk space in %s: converting needs about %s (downloads and outputs), %s is free", ws.Dir, humanBytes(need), humanBytes(free))
+		return actions.Result{}, fmt.Errorf("not enough disk space in %s: converting needs about %s (downloads and outputs), %s is free", ws.Dir, actions.FormatSize(need), actions.FormatSize(free))
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -261,7 +261,7 @@ func succeeded(rep *Report, already []string, prop *actions.Proposal) actions.Re
 	return actions.Result{
 		Conclusion: actions.Success,
 		Summary: fmt.Sprintf("Converted %d PyTorch file%s (%s) to safetensors (%s), verified.",
-			len(rep.Files), plural(len(rep.Files)), humanBytes(in), humanBytes(outBytes)),
+			len(rep.Files), plural(len(rep.Files)), actions.FormatSize(in), actions.FormatSize(outBytes)),
 		Details:  detailsMarkdown(rep, already),
 		Proposal: prop,
 	}
@@ -374,7 +374,7 @@ func filesTable(rep *Report) string {
 	b.WriteString("| PyTorch file | safetensors file | size | tensors |\n| --- | --- | --- | --- |\n")
 	for _, f := range rep.Files {
 		fmt.Fprintf(&b, "| %s | %s | %s → %s | %d |\n", mdCell(mdCode(f.Source)), mdCell(mdCode(f.Output)),
-			humanBytes(f.SourceBytes), humanBytes(f.OutputBytes), f.Tensors)
+			actions.FormatSize(f.SourceBytes), actions.FormatSize(f.OutputBytes), f.Tensors)
 	}
 	for _, ix := range rep.Indexes {
 		fmt.Fprintf(&b, "| %s | %s | %d shards | %d |\n", mdCell(mdCode(ix.Source)), mdCell(mdCode(ix.Output)), ix.Shards, ix.Tensors)

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/hubbot/hubbot/actions"
 )
 
 // Report describes what a conversion wrote. Its String form is what
@@ -52,7 +54,7 @@ func (r *Report) String() string {
 	var b strings.Builder
 	for _, f := range r.Files {
 		fmt.Fprintf(&b, "wrote %s (%s, %d tensor%s) from %s (%s, %s format)\n", printable(f.Output),
-			humanBytes(f.OutputBytes), f.Tensors, plural(f.Tensors), printable(f.Source), humanBytes(f.SourceBytes), f.Format)
+			actions.FormatSize(f.OutputBytes), f.Tensors, plural(f.Tensors), printable(f.Source), actions.FormatSize(f.SourceBytes), f.Format)
 		for _, name := range sortedKeys(f.Aliases) {
 			fmt.Fprintf(&b, "  removed %s: same tensor as %s (recorded in __metadata__)\n", printable(name), printable(f.Aliases[name]))
 		}
@@ -78,20 +80,6 @@ func (r *Report) String() string {
 		b.WriteString("\n")
 	}
 	return b.String()
-}
-
-// humanBytes formats a size with decimal units, as the Hub shows sizes.
-func humanBytes(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	f, i := float64(n), 0
-	for f >= unit && i < 4 {
-		f /= unit
-		i++
-	}
-	return fmt.Sprintf("%.2f %cB", f, "kMGTP"[i-1])
 }
 
 func sortedKeys(m map[string]string) []string {

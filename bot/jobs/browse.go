@@ -55,7 +55,11 @@ func (q *Queue) FindJobs(ctx context.Context, f JobQuery) ([]*Job, error) {
 		f.Limit = 100
 	}
 	query += fmt.Sprintf(" ORDER BY id DESC LIMIT %d", min(f.Limit, 1000))
-	return q.queryJobs(ctx, query, args...)
+	list, err := q.queryJobs(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("find jobs: %w", err)
+	}
+	return list, nil
 }
 
 func (q *Queue) queryJobs(ctx context.Context, query string, args ...any) ([]*Job, error) {
@@ -78,9 +82,13 @@ func (q *Queue) queryJobs(ctx context.Context, query string, args ...any) ([]*Jo
 // LatestResults returns the newest run job of each action for each report
 // target (branch, tag or pull request) of a repo, newest first.
 func (q *Queue) LatestResults(ctx context.Context, repo string) ([]*Job, error) {
-	return q.queryJobs(ctx, `SELECT `+strings.Replace(jobColumns, "log", "''", 1)+` FROM hubbot_jobs
+	list, err := q.queryJobs(ctx, `SELECT `+strings.Replace(jobColumns, "log", "''", 1)+` FROM hubbot_jobs
 		WHERE id IN (SELECT MAX(id) FROM hubbot_jobs WHERE repo = $1 AND kind = $2 GROUP BY target, action)
 		ORDER BY id DESC`, repo, string(KindRun))
+	if err != nil {
+		return nil, fmt.Errorf("latest results of %s: %w", repo, err)
+	}
+	return list, nil
 }
 
 // Delivery returns one recorded delivery and its body.
@@ -91,7 +99,7 @@ func (q *Queue) Delivery(ctx context.Context, id int64) (DeliveryRecord, []byte,
 	err := q.db.queryRow(ctx, `SELECT id, key, scope, action, repo, outcome, reason, received_at, body
 		FROM hubbot_deliveries WHERE id = $1`, id).Scan(&d.ID, &d.Key, &d.Scope, &d.Action, &d.Repo, &d.Outcome, &d.Reason, &at, &body)
 	if err != nil {
-		return d, nil, err
+		return d, nil, fmt.Errorf("read delivery %d: %w", id, err)
 	}
 	d.ReceivedAt = time.UnixMilli(at).UTC()
 	return d, []byte(body), nil
@@ -112,18 +120,21 @@ func (q *Queue) DeliveryJobs(ctx context.Context, keys []string) (map[string][]i
 	rows, err := q.db.query(ctx, `SELECT delivery_key, id FROM hubbot_jobs WHERE delivery_key IN (`+
 		strings.Join(marks, ", ")+`) ORDER BY id`, args...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("jobs of deliveries: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var k string
 		var id int64
 		if err := rows.Scan(&k, &id); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("jobs of deliveries: %w", err)
 		}
 		out[k] = append(out[k], id)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("jobs of deliveries: %w", err)
+	}
+	return out, nil
 }
 
 // Attempt is one try of a job that did not end it: River retried it after
@@ -139,7 +150,7 @@ type Attempt struct {
 func (q *Queue) Attempts(ctx context.Context, id int64) ([]Attempt, error) {
 	var riverID int64
 	if err := q.db.queryRow(ctx, `SELECT river_id FROM hubbot_jobs WHERE id = $1`, id).Scan(&riverID); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("attempts of job %d: %w", id, err)
 	}
 	if riverID == 0 {
 		return nil, nil
@@ -169,7 +180,7 @@ func (q *Queue) CancelJob(ctx context.Context, id int64) error {
 	var riverID int64
 	err := q.db.queryRow(ctx, `SELECT state, action, river_id FROM hubbot_jobs WHERE id = $1`, id).Scan(&state, &action, &riverID)
 	if err != nil {
-		return err
+		return fmt.Errorf("cancel job %d: %w", id, err)
 	}
 	switch state {
 	case StateQueued:

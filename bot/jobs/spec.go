@@ -10,9 +10,9 @@ package jobs
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
+	"github.com/hubbot/hubbot/bot/refs"
 	"github.com/hubbot/hubbot/hubclient"
 )
 
@@ -160,7 +160,7 @@ func targetKey(s Spec) string {
 
 // prNum is the pull request a spec is about, 0 for a branch or tag.
 func prNum(s Spec) int {
-	if strings.HasPrefix(s.Ref, "refs/pr/") {
+	if refs.IsPR(s.Ref) {
 		return s.Discussion
 	}
 	return 0

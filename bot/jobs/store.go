@@ -210,42 +210,6 @@ func (q *Queue) Processed(ctx context.Context, s Spec) (bool, error) {
 	return n > 0, nil
 }
 
-// ReportLocation is where an action's report lives on the Hub.
-type ReportLocation struct {
-	Discussion  int
-	CommentID   string
-	Fingerprint string
-	Status      string // open or closed, for branch discussions
-}
-
-// ReportLocation returns the remembered location of a report, or nil.
-func (q *Queue) ReportLocation(ctx context.Context, s Spec) (*ReportLocation, error) {
-	var l ReportLocation
-	err := q.db.queryRow(ctx, `SELECT discussion, comment_id, fingerprint, status FROM hubbot_reports
-		WHERE repo = $1 AND target = $2 AND action = $3`, s.Repo.String(), targetKey(s), s.Action).
-		Scan(&l.Discussion, &l.CommentID, &l.Fingerprint, &l.Status)
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read report location: %w", err)
-	}
-	return &l, nil
-}
-
-// SaveReportLocation remembers where a report lives.
-func (q *Queue) SaveReportLocation(ctx context.Context, s Spec, l ReportLocation) error {
-	_, err := q.db.exec(ctx, `INSERT INTO hubbot_reports (repo, target, action, discussion, comment_id, fingerprint, status)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
-		ON CONFLICT (repo, target, action) DO UPDATE SET discussion = excluded.discussion, comment_id = excluded.comment_id,
-		fingerprint = excluded.fingerprint, status = excluded.status`,
-		s.Repo.String(), targetKey(s), s.Action, l.Discussion, l.CommentID, l.Fingerprint, l.Status)
-	if err != nil {
-		return fmt.Errorf("save report location: %w", err)
-	}
-	return nil
-}
-
 // QueueDepth counts jobs waiting to run.
 func (q *Queue) QueueDepth(ctx context.Context) (int, error) {
 	var n int

@@ -55,6 +55,47 @@ func TestReportLocationsAndBotCommits(t *testing.T) {
 	})
 }
 
+// TestLockReport: one owner at a time holds a report's lease, and reads
+// the newest job (without its log) and the report's location with it.
+func TestLockReport(t *testing.T) {
+	forEachStore(t, func(t *testing.T, o Options) {
+		q, err := New(t.Context(), o)
+		require.NoError(t, err)
+		t.Cleanup(func() { q.Close() })
+		ctx := t.Context()
+		s := spec("refs/pr/3", "a", "tests")
+		s.Discussion = 3
+
+		r, err := q.LockReport(ctx, s, -1, time.Minute)
+		require.NoError(t, err)
+		require.NotNil(t, r)
+		assert.Nil(t, r.Latest, "no job yet")
+		assert.Nil(t, r.Location, "no report yet")
+		busy, err := q.LockReport(ctx, s, -2, time.Minute)
+		require.NoError(t, err)
+		assert.Nil(t, busy, "another owner holds the lease")
+		other := s
+		other.Action = "card"
+		r2, err := q.LockReport(ctx, other, -2, time.Minute)
+		require.NoError(t, err)
+		assert.NotNil(t, r2, "another action's report has its own lease")
+		q.UnlockReport(ctx, other, -2)
+
+		require.NoError(t, q.SaveReportLocation(ctx, s, ReportLocation{Discussion: 3, CommentID: "c1"}))
+		ids, err := q.Enqueue(ctx, "test", []Spec{s, func() Spec { n := s; n.SHA = "b"; return n }()})
+		require.NoError(t, err)
+		q.UnlockReport(ctx, s, -1)
+		r, err = q.LockReport(ctx, s, -2, time.Minute)
+		require.NoError(t, err)
+		require.NotNil(t, r, "released")
+		require.NotNil(t, r.Latest)
+		assert.Equal(t, ids[len(ids)-1], r.Latest.ID, "the newest job")
+		assert.Equal(t, "b", r.Latest.Spec.SHA)
+		assert.Equal(t, &ReportLocation{Discussion: 3, CommentID: "c1"}, r.Location)
+		q.UnlockReport(ctx, s, -2)
+	})
+}
+
 func TestReplyLedger(t *testing.T) {
 	forEachStore(t, func(t *testing.T, o Options) {
 		q := startQueue(t, o, Handlers{})

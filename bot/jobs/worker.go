@@ -93,7 +93,7 @@ func (w *runWorker) Work(ctx context.Context, rj *river.Job[runArgs]) error {
 	defer func() {
 		job.stopLease()
 		if job.lock != "" { // every end releases it; this is for the unexpected ones
-			q.Unlock(context.WithoutCancel(ctx), job.lock, job.ID)
+			q.unlock(context.WithoutCancel(ctx), job.lock, job.ID)
 		}
 	}()
 	q.observe(job.Spec.Action, StateQueued, StateRunning)
@@ -343,27 +343,8 @@ func lockKey(job *Job) string {
 	return fmt.Sprintf("job:%d", job.ID)
 }
 
-// Lock takes a named lease for an owner (a job id, or any number that is
-// not one), shared by every replica through the database; an expired lease
-// is taken over. It reports whether the lease is now held.
-func (q *Queue) Lock(ctx context.Context, key string, owner int64, ttl time.Duration) (bool, error) {
-	tx, err := q.db.begin(ctx)
-	if err != nil {
-		return false, fmt.Errorf("lock %s: %w", key, err)
-	}
-	defer tx.rollback(ctx)
-	got, err := q.lockTx(ctx, tx, key, owner, ttl)
-	if err != nil || !got {
-		return false, err
-	}
-	if err := tx.commit(ctx); err != nil {
-		return false, fmt.Errorf("lock %s: %w", key, err)
-	}
-	return true, nil
-}
-
-// Unlock releases a lease held by owner in this process.
-func (q *Queue) Unlock(ctx context.Context, key string, owner int64) {
+// unlock releases a lease held by owner in this process.
+func (q *Queue) unlock(ctx context.Context, key string, owner int64) {
 	if _, err := q.db.exec(ctx, `DELETE FROM hubbot_locks WHERE key = $1 AND job_id = $2 AND holder = $3`, key, owner, q.river.ID()); err != nil {
 		q.log.Warn("unlock", "key", key, "error", err)
 	}

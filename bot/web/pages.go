@@ -16,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/hubbot/hubbot/bot/jobs"
+	"github.com/hubbot/hubbot/bot/refs"
 	"github.com/hubbot/hubbot/hubclient"
 )
 
@@ -76,7 +77,7 @@ func (s *Server) visibleJobs(c *gin.Context, q jobs.JobQuery, n int) ([]*jobs.Jo
 	for pages := 0; pages < 5 && len(out) < n; pages++ {
 		list, err := s.store.FindJobs(c.Request.Context(), q)
 		if err != nil {
-			return nil, fmt.Errorf("list jobs: %w", err)
+			return nil, err
 		}
 		for _, j := range list {
 			if len(out) < n && se.repo(j.Spec.Repo) {
@@ -121,7 +122,7 @@ func (s *Server) deliveries(c *gin.Context) {
 	}
 	byKey, err := s.store.DeliveryJobs(ctx, keys)
 	if err != nil {
-		s.fail(c, fmt.Errorf("list jobs of deliveries: %w", err))
+		s.fail(c, err)
 		return
 	}
 	for i := range rows {
@@ -175,9 +176,7 @@ func (s *Server) jobList(c *gin.Context) {
 	if b, err := strconv.ParseInt(c.Query("before"), 10, 64); err == nil && b > 0 {
 		q.Before = b
 	}
-	if q.Ref != "" && !strings.HasPrefix(q.Ref, "refs/") {
-		q.Ref = "refs/heads/" + q.Ref // people type branch names
-	}
+	q.Ref = refs.Full(q.Ref) // people type branch names
 	list, err := s.visibleJobs(c, q, pageSize+1)
 	if err != nil {
 		s.fail(c, err)
@@ -285,7 +284,7 @@ func (s *Server) cancel(c *gin.Context) {
 	}
 	err := s.store.CancelJob(c.Request.Context(), job.ID)
 	if err != nil && !errors.Is(err, jobs.ErrFinished) {
-		s.fail(c, fmt.Errorf("cancel job %d: %w", job.ID, err))
+		s.fail(c, err)
 		return
 	}
 	s.log.Info("job cancelled from the dashboard", "job", job.ID, "by", viewerName(viewerOf(c)))
@@ -319,17 +318,17 @@ func (s *Server) repo(c *gin.Context) {
 	}
 	list, err := s.store.LatestResults(c.Request.Context(), r.String())
 	if err != nil {
-		s.fail(c, fmt.Errorf("latest results of %s: %w", r, err))
+		s.fail(c, err)
 		return
 	}
 	var targets []*target
 	index := map[string]*target{}
 	for _, j := range list {
 		key, label, pr := j.Spec.Ref, refLabel(j.Spec.Ref), 0
-		if n, ok := strings.CutPrefix(j.Spec.Ref, "refs/pr/"); ok {
+		if refs.IsPR(j.Spec.Ref) {
 			pr = j.Spec.Discussion
 			if pr == 0 {
-				pr, _ = strconv.Atoi(n)
+				pr = refs.PRNum(j.Spec.Ref)
 			}
 			key = fmt.Sprintf("pr:%d", pr)
 		}
@@ -373,13 +372,13 @@ func (s *Server) openTargets(ctx context.Context, r hubclient.Repo, targets []*t
 
 // refLabel names a ref for people: the branch, "tag v1", "PR #3".
 func refLabel(ref string) string {
-	switch {
-	case strings.HasPrefix(ref, "refs/heads/"):
-		return strings.TrimPrefix(ref, "refs/heads/")
-	case strings.HasPrefix(ref, "refs/tags/"):
-		return "tag " + strings.TrimPrefix(ref, "refs/tags/")
-	case strings.HasPrefix(ref, "refs/pr/"):
-		return "PR #" + strings.TrimPrefix(ref, "refs/pr/")
+	switch r := refs.Parse(ref); r.Kind {
+	case refs.Branch:
+		return r.Name
+	case refs.Tag:
+		return "tag " + r.Name
+	case refs.PullRequest:
+		return "PR #" + r.Name
 	}
 	return ref
 }

@@ -3,6 +3,7 @@ package hubtest
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -168,14 +169,9 @@ func (s *Server) handleCreateDiscussion(w http.ResponseWriter, r *http.Request, 
 
 func (s *Server) handleListDiscussions(w http.ResponseWriter, r *http.Request, rp *repo) {
 	q := r.URL.Query()
-	page := 0
-	if v := q.Get("p"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			writeAPIError(w, errBadRequest("p must be a non-negative integer"))
-			return
-		}
-		page = n
+	page, ok := pageParam(w, q)
+	if !ok {
+		return
 	}
 	typ, status := q.Get("type"), q.Get("status")
 	if typ == "" {
@@ -280,4 +276,19 @@ func (s *Server) handleDiscussionDetails(w http.ResponseWriter, r *http.Request,
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// pageParam reads the page number p of a listing (0 when absent), or
+// answers 400 and reports false.
+func pageParam(w http.ResponseWriter, q url.Values) (int, bool) {
+	v := q.Get("p")
+	if v == "" {
+		return 0, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		writeAPIError(w, errBadRequest("p must be a non-negative integer"))
+		return 0, false
+	}
+	return n, true
 }

@@ -355,14 +355,9 @@ func (s *Server) handleCommits(w http.ResponseWriter, r *http.Request, rp *repo,
 		return
 	}
 	q := r.URL.Query()
-	page := 0
-	if v := q.Get("p"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			writeAPIError(w, errBadRequest("p must be a non-negative integer"))
-			return
-		}
-		page = n
+	page, ok := pageParam(w, q)
+	if !ok {
+		return
 	}
 	limit := 50
 	if v := q.Get("limit"); v != "" {

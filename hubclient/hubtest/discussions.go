@@ -408,33 +408,36 @@ func (s *Server) editComment(ctx context.Context, rp *repo, p principal, num int
 	if err := validateComment(content); err != nil {
 		return nil, nil, err
 	}
-	rp.writeMu.Lock()
-	defer rp.writeMu.Unlock()
-	d, err := s.findDiscussion(rp, num)
-	if err != nil {
-		return nil, nil, err
-	}
-	s.mu.Lock()
-	c := findCommentLocked(d, id)
-	switch {
-	case c == nil:
-		s.mu.Unlock()
-		return nil, nil, &apiError{status: http.StatusNotFound, msg: "Comment not found"}
-	case p.user == nil || c.author != p.user || p.role != RoleWrite:
-		s.mu.Unlock()
-		return nil, nil, errForbidden("Only the author can edit a comment")
-	case c.hidden:
-		s.mu.Unlock()
-		return nil, nil, errBadRequest("A hidden comment cannot be edited")
-	}
-	c.raw, c.edited, c.updatedAt = content, true, s.opts.Clock()
-	c.numEdits++
-	s.mu.Unlock()
-	s.emitComment(ctx, rp, d, "update", c)
-	return d, c, nil
+	return s.updateComment(ctx, rp, num, id, func(c *event) error {
+		switch {
+		case p.user == nil || c.author != p.user || p.role != RoleWrite:
+			return errForbidden("Only the author can edit a comment")
+		case c.hidden:
+			return errBadRequest("A hidden comment cannot be edited")
+		}
+		c.raw, c.edited, c.updatedAt = content, true, s.opts.Clock()
+		c.numEdits++
+		return nil
+	})
 }
 
 func (s *Server) hideComment(ctx context.Context, rp *repo, p principal, num int, id, reason string) (*discussion, *event, error) {
+	return s.updateComment(ctx, rp, num, id, func(c *event) error {
+		if p.user == nil || p.role != RoleWrite || (c.author != p.user && !s.canWriteLocked(p, rp)) {
+			return errForbidden("You cannot hide this comment")
+		}
+		if !c.hidden {
+			c.hidden, c.hiddenBy, c.hiddenReason, c.raw = true, p.user, reason, ""
+			c.updatedAt = s.opts.Clock()
+		}
+		return nil
+	})
+}
+
+// updateComment applies change, under s.mu, to comment id of discussion
+// num, and sends the comment's update webhook; an error from change
+// refuses the request.
+func (s *Server) updateComment(ctx context.Context, rp *repo, num int, id string, change func(c *event) error) (*discussion, *event, error) {
 	rp.writeMu.Lock()
 	defer rp.writeMu.Unlock()
 	d, err := s.findDiscussion(rp, num)
@@ -443,19 +446,15 @@ func (s *Server) hideComment(ctx context.Context, rp *repo, p principal, num int
 	}
 	s.mu.Lock()
 	c := findCommentLocked(d, id)
-	switch {
-	case c == nil:
+	if c == nil {
 		s.mu.Unlock()
 		return nil, nil, &apiError{status: http.StatusNotFound, msg: "Comment not found"}
-	case p.user == nil || p.role != RoleWrite || (c.author != p.user && !s.canWriteLocked(p, rp)):
-		s.mu.Unlock()
-		return nil, nil, errForbidden("You cannot hide this comment")
 	}
-	if !c.hidden {
-		c.hidden, c.hiddenBy, c.hiddenReason, c.raw = true, p.user, reason, ""
-		c.updatedAt = s.opts.Clock()
-	}
+	err = change(c)
 	s.mu.Unlock()
+	if err != nil {
+		return nil, nil, err
+	}
 	s.emitComment(ctx, rp, d, "update", c)
 	return d, c, nil
 }
@@ -469,44 +468,49 @@ func (s *Server) changeStatus(ctx context.Context, rp *repo, p principal, num in
 			return nil, nil, err
 		}
 	}
-	rp.writeMu.Lock()
-	defer rp.writeMu.Unlock()
-	d, err := s.findDiscussion(rp, num)
-	if err != nil {
-		return nil, nil, err
-	}
-	s.mu.Lock()
-	switch {
-	case p.user == nil || p.role != RoleWrite || (d.author != p.user && !s.canWriteLocked(p, rp)):
-		s.mu.Unlock()
-		return nil, nil, errForbidden("Only the author or a maintainer can change the status")
-	case d.status == StatusMerged:
-		s.mu.Unlock()
-		return nil, nil, errBadRequest("A merged pull request cannot change status")
-	case d.status == status:
-		s.mu.Unlock()
-		return nil, nil, errBadRequest("The discussion is already " + status)
-	}
 	var c *event
-	if comment != "" {
-		c = s.newComment(p.user, comment)
-		d.events = append(d.events, c)
-	}
-	ev := &event{id: s.ids.next(), typ: "status-change", createdAt: s.opts.Clock(), author: p.user, status: status}
-	d.status = status
-	d.events = append(d.events, ev)
-	s.mu.Unlock()
-	if c != nil {
-		s.emitComment(ctx, rp, d, "create", c)
-	}
-	s.emitDiscussion(ctx, rp, d, "update", nil)
-	return d, ev, nil
+	d, ev, err := s.updateDiscussion(ctx, rp, num, func(d *discussion) (*event, error) {
+		switch {
+		case p.user == nil || p.role != RoleWrite || (d.author != p.user && !s.canWriteLocked(p, rp)):
+			return nil, errForbidden("Only the author or a maintainer can change the status")
+		case d.status == StatusMerged:
+			return nil, errBadRequest("A merged pull request cannot change status")
+		case d.status == status:
+			return nil, errBadRequest("The discussion is already " + status)
+		}
+		if comment != "" {
+			c = s.newComment(p.user, comment)
+			d.events = append(d.events, c)
+		}
+		d.status = status
+		return &event{id: s.ids.next(), typ: "status-change", createdAt: s.opts.Clock(), author: p.user, status: status}, nil
+	}, func(d *discussion) {
+		if c != nil {
+			s.emitComment(ctx, rp, d, "create", c)
+		}
+	})
+	return d, ev, err
 }
 
 func (s *Server) renameDiscussion(ctx context.Context, rp *repo, p principal, num int, title string) (*discussion, *event, error) {
 	if err := validateTitle(title); err != nil {
 		return nil, nil, err
 	}
+	return s.updateDiscussion(ctx, rp, num, func(d *discussion) (*event, error) {
+		if p.user == nil || p.role != RoleWrite || (d.author != p.user && !s.canWriteLocked(p, rp)) {
+			return nil, errForbidden("Only the author or a maintainer can rename the discussion")
+		}
+		ev := &event{id: s.ids.next(), typ: "title-change", createdAt: s.opts.Clock(), author: p.user, from: d.title, to: strings.TrimSpace(title)}
+		d.title = ev.to
+		return ev, nil
+	}, nil)
+}
+
+// updateDiscussion applies change, under s.mu, to discussion num and
+// appends the event it returns; then runs before (when not nil) and sends
+// the discussion's update webhook. An error from change refuses the
+// request.
+func (s *Server) updateDiscussion(ctx context.Context, rp *repo, num int, change func(d *discussion) (*event, error), before func(d *discussion)) (*discussion, *event, error) {
 	rp.writeMu.Lock()
 	defer rp.writeMu.Unlock()
 	d, err := s.findDiscussion(rp, num)
@@ -514,14 +518,17 @@ func (s *Server) renameDiscussion(ctx context.Context, rp *repo, p principal, nu
 		return nil, nil, err
 	}
 	s.mu.Lock()
-	if p.user == nil || p.role != RoleWrite || (d.author != p.user && !s.canWriteLocked(p, rp)) {
-		s.mu.Unlock()
-		return nil, nil, errForbidden("Only the author or a maintainer can rename the discussion")
+	ev, err := change(d)
+	if err == nil {
+		d.events = append(d.events, ev)
 	}
-	ev := &event{id: s.ids.next(), typ: "title-change", createdAt: s.opts.Clock(), author: p.user, from: d.title, to: strings.TrimSpace(title)}
-	d.title = ev.to
-	d.events = append(d.events, ev)
 	s.mu.Unlock()
+	if err != nil {
+		return nil, nil, err
+	}
+	if before != nil {
+		before(d)
+	}
 	s.emitDiscussion(ctx, rp, d, "update", nil)
 	return d, ev, nil
 }

@@ -37,14 +37,52 @@ type Fault struct {
 	DropResponse bool
 }
 
-type faultSet struct {
+// armed is the faults of one kind that are armed, each with its uses left.
+type armed[F any] struct {
 	mu     sync.Mutex
-	faults []*activeFault
+	faults []*armedFault[F]
 }
 
-type activeFault struct {
-	Fault
-	left int // < 0: forever
+type armedFault[F any] struct {
+	fault F
+	left  int // < 0: forever
+}
+
+// arm adds f for times uses: zero means one, a negative value every use
+// until clear.
+func (a *armed[F]) arm(f F, times int) {
+	if times == 0 {
+		times = 1
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.faults = append(a.faults, &armedFault[F]{fault: f, left: times})
+}
+
+func (a *armed[F]) clear() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.faults = nil
+}
+
+// take returns the first armed fault that matches, using up one of its uses.
+func (a *armed[F]) take(matches func(F) bool) (F, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i, f := range a.faults {
+		if !matches(f.fault) {
+			continue
+		}
+		if f.left > 0 {
+			f.left--
+			if f.left == 0 {
+				a.faults = append(a.faults[:i:i], a.faults[i+1:]...)
+			}
+		}
+		return f.fault, true
+	}
+	var none F
+	return none, false
 }
 
 // Fail arms f. Faults are tried in the order they were armed; the first one
@@ -60,40 +98,15 @@ func (s *Server) Fail(f Fault) {
 	if f.Status < 100 || f.Status > 999 {
 		panic(fmt.Sprintf("hubtest: Fault.Status %d is not an HTTP status", f.Status))
 	}
-	left := f.Times
-	if left == 0 {
-		left = 1
-	}
-	s.faults.mu.Lock()
-	defer s.faults.mu.Unlock()
-	s.faults.faults = append(s.faults.faults, &activeFault{Fault: f, left: left})
+	s.faults.arm(f, f.Times)
 }
 
 // ClearFaults disarms every fault.
-func (s *Server) ClearFaults() {
-	s.faults.mu.Lock()
-	defer s.faults.mu.Unlock()
-	s.faults.faults = nil
-}
+func (s *Server) ClearFaults() { s.faults.clear() }
 
-// take returns the fault that answers a request, using up one of its uses.
-func (fs *faultSet) take(method, path string) (Fault, bool) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	for i, f := range fs.faults {
-		if f.Method != "" && !strings.EqualFold(f.Method, method) {
-			continue
-		}
-		if !strings.HasPrefix(path, f.Path) {
-			continue
-		}
-		if f.left > 0 {
-			f.left--
-			if f.left == 0 {
-				fs.faults = append(fs.faults[:i:i], fs.faults[i+1:]...)
-			}
-		}
-		return f.Fault, true
-	}
-	return Fault{}, false
+// fault returns the fault that answers a request, using up one of its uses.
+func (s *Server) fault(method, path string) (Fault, bool) {
+	return s.faults.take(func(f Fault) bool {
+		return (f.Method == "" || strings.EqualFold(f.Method, method)) && strings.HasPrefix(path, f.Path)
+	})
 }

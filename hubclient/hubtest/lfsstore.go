@@ -127,7 +127,7 @@ func (s *Server) LFSObjectPath(oid string) (string, bool) {
 // unless a StorageFault says otherwise.
 func (s *Server) serveLFSFile(w http.ResponseWriter, r *http.Request, oid string) {
 	if r.Method == http.MethodGet {
-		if f, ok := s.storageFaults.take(oid, r.Header.Get("Range") != ""); ok {
+		if f, ok := s.storageFault(oid, r.Header.Get("Range") != ""); ok {
 			s.serveFaultyLFS(w, r, oid, f, s.serveStoredLFS)
 			return
 		}

@@ -223,7 +223,7 @@ func (s *Server) middleware(listener string, next http.Handler) http.Handler {
 			})
 		}
 
-		if f, ok := s.faults.take(r.Method, entry.Path); ok {
+		if f, ok := s.fault(r.Method, entry.Path); ok {
 			if f.DropResponse {
 				dw := &discardWriter{header: http.Header{}}
 				next.ServeHTTP(dw, r)

@@ -82,9 +82,9 @@ type Server struct {
 
 	hooks  *webhookHub
 	rec    *recorder
-	faults *faultSet
+	faults armed[Fault]
 	// storageFaults change how the storage serves LFS downloads.
-	storageFaults *storageFaultSet
+	storageFaults armed[StorageFault]
 	uploads       *uploadSet
 	ids           *idSource
 
@@ -166,8 +166,6 @@ func New(opts Options) (*Server, error) {
 
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 	s.rec = newRecorder(opts.MaxRecordedBody, opts.MaxRecordedRequests)
-	s.faults = &faultSet{}
-	s.storageFaults = &storageFaultSet{}
 	s.uploads = newUploadSet()
 	s.hooks = newWebhookHub(s.baseCtx, opts.WebhookTimeout, log)
 

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"sync"
 	"time"
 )
 
@@ -38,51 +37,19 @@ type StorageFault struct {
 	ResetAfter int64
 }
 
-type storageFaultSet struct {
-	mu     sync.Mutex
-	faults []*activeStorageFault
-}
-
-type activeStorageFault struct {
-	StorageFault
-	left int
-}
-
 // FailStorage arms a storage fault. Faults are tried in the order they
 // were armed; the first that matches a download and has uses left applies.
-func (s *Server) FailStorage(f StorageFault) {
-	left := f.Times
-	if left == 0 {
-		left = 1
-	}
-	s.storageFaults.mu.Lock()
-	defer s.storageFaults.mu.Unlock()
-	s.storageFaults.faults = append(s.storageFaults.faults, &activeStorageFault{StorageFault: f, left: left})
-}
+func (s *Server) FailStorage(f StorageFault) { s.storageFaults.arm(f, f.Times) }
 
 // ClearStorageFaults disarms every storage fault.
-func (s *Server) ClearStorageFaults() {
-	s.storageFaults.mu.Lock()
-	defer s.storageFaults.mu.Unlock()
-	s.storageFaults.faults = nil
-}
+func (s *Server) ClearStorageFaults() { s.storageFaults.clear() }
 
-func (fs *storageFaultSet) take(oid string, ranged bool) (StorageFault, bool) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	for i, f := range fs.faults {
-		if (f.OID != "" && f.OID != oid) || (f.OnlyRanges && !ranged) {
-			continue
-		}
-		if f.left > 0 {
-			f.left--
-			if f.left == 0 {
-				fs.faults = append(fs.faults[:i:i], fs.faults[i+1:]...)
-			}
-		}
-		return f.StorageFault, true
-	}
-	return StorageFault{}, false
+// storageFault returns the storage fault that applies to a download of oid,
+// using up one of its uses.
+func (s *Server) storageFault(oid string, ranged bool) (StorageFault, bool) {
+	return s.storageFaults.take(func(f StorageFault) bool {
+		return (f.OID == "" || f.OID == oid) && (!f.OnlyRanges || ranged)
+	})
 }
 
 // serveFaultyLFS answers a download under fault f; serve answers it as the
