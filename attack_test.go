@@ -111,12 +111,41 @@ bomb
 exec sleep 2
 `
 
-// openAttackPR is how the attack gets to run: today a pull request by the
-// repo's owner, which runs without approval. With approvals, a stranger
-// opens it and the owner approves; callers get the PR either way.
-func openAttackPR(t *testing.T, hub *hubtest.Server, owner hubtest.User, repo string, files map[string][]byte) hubtest.PR {
+// openAttackPR is how the attack gets to run, as it would on a public
+// repo: a stranger opens the pull request, nothing of it runs and the
+// action's sticky comment asks for approval, until the owner comments
+// `/hubbot approve`. It returns the pull request once approved.
+func openAttackPR(t *testing.T, hub *hubtest.Server, api botAPI, owner hubtest.User, repo string, files map[string][]byte, marker string) hubtest.PR {
 	t.Helper()
-	pr, err := hub.OpenPR(owner, repo, "Speed up the tests", "Harmless, promise.", hubtest.Change{Files: files})
+	stranger := hub.AddUser("mallory")
+	pr, err := hub.OpenPR(stranger, repo, "Speed up the tests", "Harmless, promise.", hubtest.Change{Files: files})
+	require.NoError(t, err)
+
+	var sticky string
+	require.Eventually(t, func() bool {
+		d, ok := hub.Discussion(repo, pr.Num)
+		if !ok {
+			return false
+		}
+		for _, e := range d.Events {
+			if e.Author == "hubbot-ci" && strings.Contains(e.Content, "waiting for approval") {
+				sticky = e.Content
+				return true
+			}
+		}
+		return false
+	}, 2*time.Minute, 50*time.Millisecond, "the bot did not ask for approval")
+	assert.Contains(t, sticky, "`/hubbot approve`", "the sticky comment names the command that approves")
+	assert.Contains(t, sticky, "mallory", "and who is not allowed")
+	for _, j := range api.jobs(t) {
+		if j.Spec.SHA == pr.SHA {
+			assert.Equal(t, "skipped", j.State, "before approval, job %d of the pull request ran", j.ID)
+			assert.NotContains(t, api.job(t, j.ID).Log, "probe ", "before approval, the script ran")
+		}
+	}
+	assert.Empty(t, processesWith(marker), "before approval, a process of the attack is alive")
+
+	_, err = hub.Comment(owner, repo, pr.Num, "/hubbot approve")
 	require.NoError(t, err)
 	return pr
 }
@@ -220,10 +249,10 @@ token = false
 		"{{db}}", filepath.Join(data, "hubbot.db"), "{{config}}", cfgPath, "{{other}}", other,
 		"{{delay}}", strconv.Itoa(int(lateDelay/time.Second)), "{{late}}", lateShell).Replace(attackScript)
 
-	pr := openAttackPR(t, hub, alice, "alice/tiny", map[string][]byte{
-		"ci.sh": []byte(script), "probe.gz.b64": tool, "attack.json": target,
-	})
 	api := newBotAPI(t, bot.base)
+	pr := openAttackPR(t, hub, api, alice, "alice/tiny", map[string][]byte{
+		"ci.sh": []byte(script), "probe.gz.b64": tool, "attack.json": target,
+	}, marker)
 	job := api.waitJob(t, pr.SHA, 3*time.Minute)
 	ended := time.Now()
 

@@ -239,7 +239,8 @@ env = { KILL9_MARKER = %q }
 // TestCommandThatKillsItsSupervisorLeavesNothing: where a command may
 // signal its supervisor (the bot not root and Landlock below ABI 6; here
 // the sandbox is off, which allows the same), it can kill it with SIGKILL
-// after moving a process to a session of its own. That process becomes
+// after moving a process to a session of its own (its parent is the
+// spawner; the supervisor is the spawner's parent). That process becomes
 // the bot's (a subreaper), which kills it when the command's run ends.
 func TestCommandThatKillsItsSupervisorLeavesNothing(t *testing.T) {
 	if testing.Short() {
@@ -285,11 +286,13 @@ command = ["sh", "ci.sh"]
 	script := fmt.Sprintf(`setsid -f sh -c 'sleep 120; :' %[1]s-setsid
 (setsid sh -c 'sleep 120; :' %[1]s-double &) 
 sleep 0.5
-kill -9 $PPID
+supervisor=$(awk '/^PPid:/ { print $2 }' /proc/$PPID/status)
+kill -9 $supervisor
 echo "kill said $?"
 sleep 120
 `, marker)
-	pr := openAttackPR(t, hub, alice, "alice/tiny", map[string][]byte{"ci.sh": []byte(script)})
+	pr, err := hub.OpenPR(alice, "alice/tiny", "Speed up the tests", "", hubtest.Change{Files: map[string][]byte{"ci.sh": []byte(script)}})
+	require.NoError(t, err)
 	api := newBotAPI(t, bot.base)
 	job := api.waitJob(t, pr.SHA, 2*time.Minute)
 	full := api.job(t, job.ID)

@@ -142,7 +142,15 @@ func (s *Sandbox) Run(ctx context.Context, sp Spec, out io.Writer) (Result, erro
 	s.release(sl, status != nil && !res.Stopped && !slices.Contains(lines, "retire"))
 	if !reported(lines) {
 		// The supervisor died before it could kill what the command
-		// started; with AdoptOrphans, that is now the bot's.
+		// started; with AdoptOrphans, that is now the bot's, but only once
+		// the supervisor has exited: the kernel closes a dying process's
+		// socket before it hands its children over.
+		timer := time.NewTimer(stopMargin)
+		select {
+		case <-sl.exited:
+		case <-timer.C:
+		}
+		timer.Stop()
 		s.killOrphans()
 	}
 	// Every process that held the pipe is dead, so it is at its end; the
